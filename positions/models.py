@@ -1,0 +1,754 @@
+import hashlib
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Length
+from django.urls import reverse
+
+from positions import quotes
+
+
+class DatePrecision(models.TextChoices):
+    """How much of a stored date is known. A month-precision date is stored as its 1st."""
+
+    DAY = "day", "Day"
+    MONTH = "month", "Month"
+    YEAR = "year", "Year"
+
+
+def format_partial_date(value, precision):
+    """Render a date no more precisely than it is known: "September 2001", never a made-up day."""
+    if value is None:
+        return "date unknown"
+    if precision == DatePrecision.YEAR:
+        return f"{value.year}"
+    if precision == DatePrecision.MONTH:
+        return value.strftime("%B %Y")
+    return f"{value.day} {value.strftime('%B %Y')}"
+
+
+def validate_partial_date(value, precision, field):
+    """Month and year precision dates are stored on the first day of their period."""
+    if value is None:
+        return
+    if precision == DatePrecision.MONTH and value.day != 1:
+        raise ValidationError(
+            {field: f"With month precision, store the 1st of the month ({value:%Y-%m}-01)."}
+        )
+    if precision == DatePrecision.YEAR and (value.month, value.day) != (1, 1):
+        raise ValidationError({field: f"With year precision, store 1 January ({value.year}-01-01)."})
+
+
+class Stance(models.TextChoices):
+    """A statement's position on the proposition of the topics it is tagged with."""
+
+    SUPPORTS = "supports", "Supports"
+    CONDITIONAL = "conditional", "Supports with conditions"
+    UNDECIDED = "undecided", "Undecided or open"
+    OPPOSES = "opposes", "Opposes"
+    NEUTRAL = "neutral", "No position (descriptive)"
+
+
+class AttributionKind(models.TextChoices):
+    DIRECT_QUOTE = "direct_quote", "Direct quote"
+    REPORTED = "reported", "Reported speech"
+    PARAPHRASE = "paraphrase", "Paraphrase"
+    MEDIA_REPORT = "media_report", "Media report"
+    ANALYSIS = "analysis", "Author's analysis"
+
+
+class ProposalStance(models.TextChoices):
+    """What a statement does to the proposal it speaks to."""
+
+    PUTS_FORWARD = "puts_forward", "Puts it forward"
+    ACCEPTS = "accepts", "Accepts"
+    CONSIDERS = "considers", "Considers it"
+    NONCOMMITTAL = "noncommittal", "Noncommittal"
+    REJECTS = "rejects", "Rejects"
+
+
+class ProposalStatus(models.TextChoices):
+    PROPOSED = "proposed", "Proposed"
+    UNDER_DISCUSSION = "under_discussion", "Under discussion"
+    NO_RESPONSE = "no_response", "No response"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class AppliesTo(models.TextChoices):
+    EACH_PARTY = "each_party", "Each party"
+    COMBINED = "combined", "Both parties combined"
+    PROPOSER = "proposer", "The proposing party"
+    OTHER_PARTY = "other_party", "The other party"
+
+
+class Limit(models.TextChoices):
+    CEILING = "ceiling", "At most"
+    LEVEL = "level", "Exactly"
+    FLOOR = "floor", "At least"
+
+
+class ActorKind(models.TextChoices):
+    PERSON = "person", "Person"
+    INSTITUTION = "institution", "Institution"
+
+
+class MeetingKind(models.TextChoices):
+    VISIT = "visit", "Visit"
+    CONSULTATIONS = "consultations", "Consultations"
+    BILATERAL = "bilateral", "Bilateral meeting"
+    HEAD_OF_STATE = "head_of_state", "Meeting with a head of state"
+    NEWS_CONFERENCE = "news_conference", "News conference"
+    MINISTERIAL = "ministerial", "Ministerial meeting"
+
+
+class MeetingStatus(models.TextChoices):
+    HELD = "held", "Held"
+    INTERRUPTED = "interrupted", "Interrupted"
+    SCHEDULED = "scheduled", "Scheduled"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+def choices_constraint(field, choices, name):
+    return models.CheckConstraint(condition=Q(**{f"{field}__in": choices.values}), name=name)
+
+
+class Timestamped(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Party(models.Model):
+    """A side in the talks."""
+
+    code = models.CharField(
+        max_length=8, unique=True, help_text='Short upper-case code, e.g. "RU" or "US".'
+    )
+    name = models.CharField(max_length=100, unique=True)
+    sort_order = models.PositiveSmallIntegerField(
+        default=100, help_text="Column order on the dashboard, lowest first."
+    )
+
+    class Meta:
+        ordering = ["sort_order", "code"]
+        verbose_name_plural = "parties"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^[A-Z]{2,8}$"), name="party_code_upper_case"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.code,)
+
+
+class Actor(Timestamped):
+    """A person or an institution that speaks for, or acts for, a party (Popolo-style names)."""
+
+    slug = models.SlugField(max_length=100, unique=True)
+    kind = models.CharField(max_length=16, choices=ActorKind, default=ActorKind.PERSON)
+    name = models.CharField(max_length=200, help_text="The name as commonly written.")
+    honorific_prefix = models.CharField(
+        max_length=100, blank=True, help_text='A rank or title, e.g. "Colonel-General".'
+    )
+    party = models.ForeignKey(
+        Party,
+        models.PROTECT,
+        related_name="actors",
+        null=True,
+        blank=True,
+        help_text="Empty only for actors who speak for no side, such as an article's author.",
+    )
+    role = models.CharField(
+        max_length=300, blank=True, help_text="The role as stated in the source, verbatim."
+    )
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            choices_constraint("kind", ActorKind, "actor_kind_valid"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def label(self):
+        """Name with rank, as a reader would want to see it."""
+        return f"{self.honorific_prefix} {self.name}".strip()
+
+
+class Source(Timestamped):
+    """A document, kept as the text snapshot that quotes anchor to."""
+
+    title = models.CharField(max_length=300)
+    publisher = models.CharField(max_length=200, blank=True)
+    published_on = models.DateField(null=True, blank=True)
+    published_on_precision = models.CharField(
+        max_length=8, choices=DatePrecision, default=DatePrecision.DAY
+    )
+    url = models.URLField(max_length=500, blank=True)
+    text = models.TextField(
+        help_text="The canonical snapshot. Quotes anchor to it by character offsets."
+    )
+    sha256 = models.CharField(
+        max_length=64, unique=True, editable=False, help_text="SHA-256 of the UTF-8 text."
+    )
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-published_on", "pk"]
+        constraints = [
+            choices_constraint(
+                "published_on_precision", DatePrecision, "source_published_on_precision_valid"
+            ),
+            models.CheckConstraint(condition=~Q(text=""), name="source_text_not_empty"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        self.sha256 = self.text_hash(self.text)
+        if self.pk:
+            self.check_statements_still_anchor()
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        if "\x00" in self.text:
+            raise ValidationError({"text": "The text contains NUL characters; remove them."})
+        if not self.text.strip():
+            raise ValidationError({"text": "The text is empty."})
+        validate_partial_date(self.published_on, self.published_on_precision, "published_on")
+
+    @staticmethod
+    def text_hash(text):
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    @property
+    def published_on_display(self):
+        return format_partial_date(self.published_on, self.published_on_precision)
+
+    def check_statements_still_anchor(self):
+        """Refuse a text change that would leave a statement's quote pointing at other words."""
+        broken = [
+            statement.pk
+            for statement in self.statements.only("quote", "start", "end")
+            if self.text[statement.start : statement.end] != statement.quote
+        ]
+        if broken:
+            raise ValidationError(
+                {
+                    "text": (
+                        f"This change would move {len(broken)} captured quote(s) away from "
+                        f"their words (statement ids {', '.join(map(str, broken[:20]))}). "
+                        "Edit or remove those statements first."
+                    )
+                }
+            )
+
+
+class Topic(models.Model):
+    """An issue under discussion, phrased so that a stance on it has a direction."""
+
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(
+        blank=True,
+        help_text='What "supports" means on this topic, and what the topic covers.',
+    )
+    sort_order = models.PositiveSmallIntegerField(default=100)
+
+    class Meta:
+        ordering = ["sort_order", "name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Meeting(Timestamped):
+    """A meeting, held or announced; a visit is a meeting that contains others."""
+
+    slug = models.SlugField(max_length=150, unique=True)
+    title = models.CharField(max_length=300)
+    kind = models.CharField(max_length=24, choices=MeetingKind)
+    status = models.CharField(max_length=16, choices=MeetingStatus)
+    starts_on = models.DateField(null=True, blank=True)
+    ends_on = models.DateField(null=True, blank=True)
+    date_precision = models.CharField(
+        max_length=8, choices=DatePrecision, default=DatePrecision.DAY
+    )
+    location = models.CharField(max_length=200, blank=True)
+    participants = models.ManyToManyField(Actor, related_name="meetings", blank=True)
+    parent = models.ForeignKey(
+        "self",
+        models.PROTECT,
+        related_name="children",
+        null=True,
+        blank=True,
+        help_text="The event this meeting is part of, such as a visit.",
+    )
+    planned_minutes = models.PositiveIntegerField(null=True, blank=True)
+    actual_minutes = models.PositiveIntegerField(null=True, blank=True)
+    summary = models.TextField(blank=True)
+    source = models.ForeignKey(
+        Source,
+        models.PROTECT,
+        related_name="meetings",
+        null=True,
+        blank=True,
+        help_text="Where this meeting is reported.",
+    )
+
+    class Meta:
+        ordering = ["starts_on", "pk"]
+        constraints = [
+            choices_constraint("kind", MeetingKind, "meeting_kind_valid"),
+            choices_constraint("status", MeetingStatus, "meeting_status_valid"),
+            choices_constraint("date_precision", DatePrecision, "meeting_date_precision_valid"),
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True)
+                | Q(starts_on__isnull=True)
+                | Q(ends_on__gte=F("starts_on")),
+                name="meeting_ends_not_before_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(planned_minutes__isnull=True) | Q(planned_minutes__gt=0),
+                name="meeting_planned_minutes_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(actual_minutes__isnull=True) | Q(actual_minutes__gt=0),
+                name="meeting_actual_minutes_positive",
+            ),
+            models.CheckConstraint(condition=~Q(parent=F("pk")), name="meeting_not_own_parent"),
+        ]
+
+    def __str__(self):
+        return f"{self.title} ({self.dates_display})"
+
+    def clean(self):
+        validate_partial_date(self.starts_on, self.date_precision, "starts_on")
+        validate_partial_date(self.ends_on, self.date_precision, "ends_on")
+        if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
+            raise ValidationError({"ends_on": "The end date is before the start date."})
+        ancestor = self.parent
+        while ancestor is not None:
+            if ancestor.pk is not None and ancestor.pk == self.pk:
+                raise ValidationError({"parent": "A meeting cannot be contained in itself."})
+            ancestor = ancestor.parent
+
+    @property
+    def dates_display(self):
+        start = format_partial_date(self.starts_on, self.date_precision)
+        if self.ends_on and self.ends_on != self.starts_on:
+            return f"{start} – {format_partial_date(self.ends_on, self.date_precision)}"
+        return start
+
+    @property
+    def overran_minutes(self):
+        if self.planned_minutes and self.actual_minutes:
+            return self.actual_minutes - self.planned_minutes
+        return None
+
+
+class Proposal(Timestamped):
+    """Something a party put forward, with its numbers ("ceilings and levels")."""
+
+    slug = models.SlugField(max_length=150, unique=True)
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    party = models.ForeignKey(Party, models.PROTECT, related_name="proposals")
+    actor = models.ForeignKey(
+        Actor, models.PROTECT, related_name="proposals", null=True, blank=True
+    )
+    meeting = models.ForeignKey(
+        Meeting, models.PROTECT, related_name="proposals", null=True, blank=True
+    )
+    topics = models.ManyToManyField(Topic, related_name="proposals", blank=True)
+    status = models.CharField(
+        max_length=20, choices=ProposalStatus, default=ProposalStatus.PROPOSED
+    )
+    proposed_on = models.DateField(null=True, blank=True)
+    proposed_on_precision = models.CharField(
+        max_length=8, choices=DatePrecision, default=DatePrecision.DAY
+    )
+    source = models.ForeignKey(
+        Source, models.PROTECT, related_name="proposals", null=True, blank=True
+    )
+
+    class Meta:
+        ordering = ["party__sort_order", "proposed_on", "pk"]
+        constraints = [
+            choices_constraint("status", ProposalStatus, "proposal_status_valid"),
+            choices_constraint(
+                "proposed_on_precision", DatePrecision, "proposal_proposed_on_precision_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.party.code}: {self.title}"
+
+    def clean(self):
+        validate_partial_date(self.proposed_on, self.proposed_on_precision, "proposed_on")
+        if self.actor_id and self.party_id and self.actor.party_id != self.party_id:
+            raise ValidationError(
+                {"actor": f"{self.actor} does not belong to {self.party}, the proposing party."}
+            )
+
+
+class ProposalParameter(models.Model):
+    """One number of a proposal: e.g. at most 1,500 warheads for each party."""
+
+    proposal = models.ForeignKey(Proposal, models.CASCADE, related_name="parameters")
+    quantity = models.CharField(
+        max_length=200, help_text='What is counted, e.g. "deployed strategic nuclear warheads".'
+    )
+    limit = models.CharField(max_length=8, choices=Limit, default=Limit.CEILING)
+    value = models.PositiveBigIntegerField()
+    unit = models.CharField(max_length=50, help_text='e.g. "warheads", "aircraft".')
+    applies_to = models.CharField(max_length=16, choices=AppliesTo, default=AppliesTo.EACH_PARTY)
+    note = models.CharField(max_length=300, blank=True)
+    sort_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["proposal", "sort_order", "pk"]
+        constraints = [
+            choices_constraint("limit", Limit, "proposalparameter_limit_valid"),
+            choices_constraint("applies_to", AppliesTo, "proposalparameter_applies_to_valid"),
+            models.UniqueConstraint(
+                fields=["proposal", "quantity", "applies_to"],
+                name="proposalparameter_unique_quantity",
+            ),
+        ]
+
+    def __str__(self):
+        return (
+            f"{self.quantity}: {self.get_limit_display().lower()} {self.value:,} {self.unit} "
+            f"({self.get_applies_to_display().lower()})"
+        )
+
+
+class StatementQuerySet(models.QuerySet):
+    ANCHOR_FIELDS = {"quote", "start", "end", "source", "source_id"}
+
+    def with_related(self):
+        return self.select_related(
+            "actor", "party", "source", "meeting", "proposal"
+        ).prefetch_related("topics")
+
+    def by_party(self, party):
+        return self.filter(party=party)
+
+    def analysis(self):
+        return self.filter(kind=AttributionKind.ANALYSIS)
+
+    def positions(self):
+        """Statements that record a party's position, leaving out the author's analysis."""
+        return self.exclude(kind=AttributionKind.ANALYSIS)
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for statement in objs:
+            statement.prepare_for_save()
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        objs = list(objs)
+        for statement in objs:
+            statement.prepare_for_save()
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
+    def update(self, **kwargs):
+        """Updates that touch a quote's anchor are verified before they commit."""
+        if not self.ANCHOR_FIELDS & kwargs.keys():
+            return super().update(**kwargs)
+        with transaction.atomic(using=self.db):
+            pks = list(self.values_list("pk", flat=True))
+            count = super().update(**kwargs)
+            for statement in self.model._base_manager.filter(pk__in=pks).select_related(
+                "source"
+            ):
+                statement.validate_anchor()
+        return count
+
+
+class Statement(Timestamped):
+    """Who said what, verbatim, anchored to its place in a source."""
+
+    actor = models.ForeignKey(Actor, models.PROTECT, related_name="statements")
+    party = models.ForeignKey(
+        Party,
+        models.PROTECT,
+        related_name="statements",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The actor's party; empty for the author's analysis.",
+    )
+    source = models.ForeignKey(Source, models.PROTECT, related_name="statements")
+    # Exactly as published: never trimmed, folded or paraphrased.
+    quote = models.TextField(
+        blank=True, help_text="Verbatim from the source. Leave empty to fill it from the offsets."
+    )
+    # Blank in forms so that either the quote or the offsets may be given; never null once saved.
+    start = models.PositiveIntegerField(
+        blank=True, help_text="Offset of the first character, in code points."
+    )
+    end = models.PositiveIntegerField(
+        blank=True, help_text="Offset just past the last character."
+    )
+    prefix = models.TextField(blank=True, editable=False)
+    suffix = models.TextField(blank=True, editable=False)
+    topics = models.ManyToManyField(Topic, through="StatementTopic", related_name="statements")
+    stance = models.CharField(max_length=16, choices=Stance)
+    kind = models.CharField(
+        "attribution kind", max_length=16, choices=AttributionKind, db_index=True
+    )
+    stated_on = models.DateField(null=True, blank=True)
+    stated_on_precision = models.CharField(
+        max_length=8, choices=DatePrecision, default=DatePrecision.DAY
+    )
+    meeting = models.ForeignKey(
+        Meeting, models.PROTECT, related_name="statements", null=True, blank=True
+    )
+    proposal = models.ForeignKey(
+        Proposal, models.PROTECT, related_name="statements", null=True, blank=True
+    )
+    proposal_stance = models.CharField(max_length=16, choices=ProposalStance, blank=True)
+    note = models.TextField(blank=True, help_text="Editorial note; not part of the quote.")
+
+    objects = StatementQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["stated_on", "source", "start", "pk"]
+        indexes = [
+            models.Index(fields=["source", "start"], name="statement_source_start"),
+            models.Index(fields=["party", "stated_on"], name="statement_party_stated_on"),
+        ]
+        constraints = [
+            choices_constraint("stance", Stance, "statement_stance_valid"),
+            choices_constraint("kind", AttributionKind, "statement_kind_valid"),
+            choices_constraint(
+                "stated_on_precision", DatePrecision, "statement_stated_on_precision_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(proposal_stance="") | Q(proposal_stance__in=ProposalStance.values),
+                name="statement_proposal_stance_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(start__gte=0) & Q(end__gt=F("start")),
+                name="statement_offsets_ordered",
+            ),
+            # Offsets count code points, as both SQLite's length() and PostgreSQL's do.
+            models.CheckConstraint(
+                condition=Q(end=F("start") + Length("quote")),
+                name="statement_offsets_span_quote",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=AttributionKind.ANALYSIS, party__isnull=True)
+                | (~Q(kind=AttributionKind.ANALYSIS) & Q(party__isnull=False)),
+                name="statement_analysis_has_no_party",
+            ),
+            models.CheckConstraint(
+                condition=Q(proposal__isnull=False) | Q(proposal_stance=""),
+                name="statement_proposal_stance_needs_proposal",
+            ),
+            models.UniqueConstraint(
+                fields=["source", "actor", "start", "end"], name="statement_unique_span_per_actor"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.actor}: “{quotes.excerpt(self.quote, 60)}”"
+
+    def save(self, *args, **kwargs):
+        self.prepare_for_save()
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("admin:positions_statement_change", args=[self.pk])
+
+    def clean(self):
+        errors = {}
+        self.party_id = self.actor.party_id if self.actor_id else None
+        if self.actor_id and self.kind:
+            is_analysis = self.kind == AttributionKind.ANALYSIS
+            if is_analysis and self.actor.party_id is not None:
+                errors["kind"] = (
+                    f"{self.actor} speaks for {self.actor.party}; the author's analysis must be "
+                    "attributed to an actor with no party, such as the article's author."
+                )
+            elif not is_analysis and self.actor.party_id is None:
+                errors["actor"] = (
+                    f"{self.actor} speaks for no party, so this can only be recorded as the "
+                    "author's analysis."
+                )
+        if self.proposal_stance and not self.proposal_id:
+            errors["proposal_stance"] = "Choose the proposal this stance is on."
+        try:
+            validate_partial_date(self.stated_on, self.stated_on_precision, "stated_on")
+        except ValidationError as error:
+            errors.update(error.message_dict)
+        if self.source_id:
+            try:
+                self.anchor()
+            except ValidationError as error:
+                errors.update(error.message_dict)
+        if errors:
+            raise ValidationError(errors)
+
+    def prepare_for_save(self):
+        """Derive the party and anchor the quote; raise ValidationError rather than save a bad one."""
+        if not self.source_id:
+            raise ValidationError({"source": "A statement needs the source it quotes."})
+        self.party_id = self.actor.party_id if self.actor_id else None
+        self.anchor()
+
+    def anchor(self):
+        """
+        Make quote, offsets and context agree with the source text, or raise ValidationError.
+
+        With offsets, the quote must equal the text between them (an empty quote is filled in
+        from them). Without offsets, the quote must occur exactly once in the source.
+        """
+        text = self.source.text
+        quote = self.quote
+        start, end = self.start, self.end
+
+        if start is not None and end is None and quote:
+            end = start + len(quote)
+        if start is None and end is not None and quote:
+            start = end - len(quote)
+
+        if start is not None and end is not None:
+            if start < 0 or end <= start:
+                raise ValidationError({"end": "The end offset must be greater than the start."})
+            if end > len(text):
+                raise ValidationError(
+                    {"end": f"The source is only {len(text)} characters long; end is {end}."}
+                )
+            actual = text[start:end]
+            if not quote:
+                quote = actual
+            elif actual != quote:
+                raise ValidationError(
+                    {
+                        "quote": (
+                            f"The quote does not match the source at offsets {start}–{end}: "
+                            f"the source there reads “{quotes.excerpt(actual)}”."
+                            + self.located_elsewhere(text, quote)
+                        )
+                    }
+                )
+        else:
+            if not quote:
+                raise ValidationError({"quote": "Give the quote, its offsets, or both."})
+            found = quotes.occurrences(text, quote)
+            if not found:
+                raise ValidationError(
+                    {
+                        "quote": "The quote is not in the source text."
+                        + quotes.describe_near_miss(text, quote)
+                    }
+                )
+            if len(found) > 1:
+                listed = ", ".join(str(offset) for offset in found[:10])
+                raise ValidationError(
+                    {
+                        "quote": (
+                            f"The quote occurs {len(found)} times in the source (at offsets "
+                            f"{listed}); give the start offset of the one you mean."
+                        )
+                    }
+                )
+            start, end = found[0], found[0] + len(quote)
+
+        found = quotes.anchor_at(text, start, end)
+        self.quote, self.start, self.end = quote, found.start, found.end
+        self.prefix, self.suffix = found.prefix, found.suffix
+
+    @staticmethod
+    def located_elsewhere(text, quote):
+        found = quotes.occurrences(text, quote)
+        if len(found) == 1:
+            return f" The quote is at offset {found[0]}."
+        if found:
+            return f" The quote occurs at offsets {', '.join(map(str, found[:10]))}."
+        return " The quote is not anywhere in the source." + quotes.describe_near_miss(
+            text, quote
+        )
+
+    def validate_anchor(self):
+        """Raise ValidationError if the stored quote is not what the source says at its offsets."""
+        problem = self.anchor_problem()
+        if problem:
+            raise ValidationError({"quote": f"Statement {self.pk}: {problem}"})
+
+    def anchor_problem(self):
+        """Describe how the stored quote disagrees with its source, or return ""."""
+        text = self.source.text
+        if self.start is None or self.end is None:
+            return "it has no offsets."
+        actual = text[self.start : self.end]
+        if actual != self.quote:
+            return (
+                f"the quote “{quotes.excerpt(self.quote)}” does not match the source at "
+                f"{self.start}–{self.end}, which reads “{quotes.excerpt(actual)}”."
+            )
+        expected = quotes.anchor_at(text, self.start, self.end)
+        if (self.prefix, self.suffix) != (expected.prefix, expected.suffix):
+            return "its stored prefix or suffix context does not match the source."
+        return ""
+
+    @property
+    def stated_on_display(self):
+        return format_partial_date(self.stated_on, self.stated_on_precision)
+
+    @property
+    def paragraph_bounds(self):
+        """The offsets of the paragraph (or paragraphs) of the source that hold the quote."""
+        text = self.source.text
+        start = text.rfind("\n", 0, self.start) + 1
+        end = text.find("\n", self.end)
+        return start, len(text) if end == -1 else end
+
+
+class StatementTopic(models.Model):
+    """Tags a statement with a topic; a topic that statements cite cannot be deleted."""
+
+    statement = models.ForeignKey(Statement, models.CASCADE, related_name="topic_links")
+    topic = models.ForeignKey(Topic, models.PROTECT, related_name="statement_links")
+
+    class Meta:
+        ordering = ["topic__sort_order", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["statement", "topic"], name="statementtopic_unique_pair"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.topic} ← statement {self.statement_id}"
+
+
+class SeedEntry(models.Model):
+    """Records that one object of the seed data was loaded, so reloading never redoes it."""
+
+    key = models.CharField(max_length=200, unique=True)
+    loaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["key"]
+        verbose_name_plural = "seed entries"
+
+    def __str__(self):
+        return self.key
