@@ -1,0 +1,62 @@
+# The two commands: `make run` and `make test`. Both set up everything they need.
+.ONESHELL:
+SHELL := bash
+.SHELLFLAGS := -ec
+.DEFAULT_GOAL := help
+
+PORT ?= 8000
+UV_VERSION := 0.13.9
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := .venv
+
+# Use uv from PATH if there is one; otherwise install it into .uv/ with python3's pip.
+UV := $(or $(shell command -v uv 2>/dev/null),.uv/bin/uv)
+PY := .venv/bin/python
+
+.PHONY: help run test check lint format setup seed clean
+
+help:
+	@echo "make run     set up, load the seed data and serve on http://127.0.0.1:$(PORT)/"
+	@echo "make test    set up and run the whole test suite (SQLite, or DATABASE_URL)"
+	@echo "make check   Django checks, missing migrations and quote verification"
+	@echo "make lint    ruff check and format check"
+
+.uv/bin/uv:
+	python3 -m venv .uv
+	.uv/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --quiet
+	touch $@
+
+setup: .venv/.synced
+
+seed: setup
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_seed
+
+run: seed
+	$(PY) manage.py create_local_admin --url "http://127.0.0.1:$(PORT)/admin/"
+	echo "Serving the tracker on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
+	$(PY) manage.py runserver "127.0.0.1:$(PORT)"
+
+test: setup
+	$(PY) -m pytest
+
+check: setup
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_seed
+	$(PY) manage.py verify_quotes
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: setup
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+clean:
+	rm -rf .venv .uv .pytest_cache .ruff_cache staticfiles

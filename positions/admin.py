@@ -1,0 +1,404 @@
+from django import forms
+from django.contrib import admin
+from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from positions.models import (
+    Actor,
+    Meeting,
+    Party,
+    Proposal,
+    ProposalParameter,
+    SeedEntry,
+    Source,
+    Statement,
+    StatementTopic,
+    Topic,
+    format_partial_date,
+)
+from positions.quotes import excerpt
+
+
+class PositionsAdminMedia:
+    css = {"all": ["positions/admin.css"]}
+
+
+@admin.register(Party)
+class PartyAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "sort_order", "actor_count", "statement_count"]
+    list_editable = ["sort_order"]
+    search_fields = ["code", "name"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                actor_count=Count("actors", distinct=True),
+                statement_count=Count("statements", distinct=True),
+            )
+        )
+
+    @admin.display(description="actors", ordering="actor_count")
+    def actor_count(self, party):
+        return party.actor_count
+
+    @admin.display(description="statements", ordering="statement_count")
+    def statement_count(self, party):
+        return party.statement_count
+
+
+@admin.register(Actor)
+class ActorAdmin(admin.ModelAdmin):
+    list_display = ["name", "honorific_prefix", "party", "kind", "role", "statement_count"]
+    list_filter = ["party", "kind"]
+    list_select_related = ["party"]
+    search_fields = ["name", "slug", "role", "honorific_prefix"]
+    prepopulated_fields = {"slug": ["name"]}
+    autocomplete_fields = ["party"]
+    readonly_fields = ["created_at", "updated_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(statement_count=Count("statements"))
+
+    @admin.display(description="statements", ordering="statement_count")
+    def statement_count(self, actor):
+        return actor.statement_count
+
+
+class SourceForm(forms.ModelForm):
+    # Django 6 makes https the default scheme of a URL typed without one; choose it now.
+    url = forms.URLField(
+        label="URL", max_length=500, required=False, assume_scheme="https"
+    )
+    # Never strip: quotes anchor to this exact text.
+    text = forms.CharField(
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 24, "class": "vLargeTextField source-text"}),
+        help_text=(
+            "The canonical snapshot that quotes anchor to, kept exactly as entered. Line breaks "
+            "typed here are stored as \\n (browsers send every textarea line break as \\r\\n)."
+        ),
+    )
+
+    class Meta:
+        model = Source
+        fields = [
+            "title",
+            "publisher",
+            "published_on",
+            "published_on_precision",
+            "url",
+            "text",
+            "note",
+        ]
+
+    def clean_text(self):
+        return self.cleaned_data["text"].replace("\r\n", "\n")
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    form = SourceForm
+    list_display = ["title", "publisher", "published", "length", "statement_count", "short_hash"]
+    list_filter = ["published_on_precision", "publisher"]
+    search_fields = ["title", "publisher", "url", "sha256"]
+    date_hierarchy = "published_on"
+    readonly_fields = ["sha256", "created_at", "updated_at", "captured_quotes"]
+
+    class Media(PositionsAdminMedia):
+        pass
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .defer("text")
+            .annotate(statement_count=Count("statements"))
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.statements.exists():
+            # Changing the text under captured quotes needs re-anchoring, which this
+            # form does not do; the model would refuse the save anyway.
+            fields.append("text")
+        return fields
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None and obj.statements.exists():
+            kwargs["form"] = forms.ModelForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    @admin.display(description="published", ordering="published_on")
+    def published(self, source):
+        return source.published_on_display
+
+    @admin.display(description="characters")
+    def length(self, source):
+        return len(source.text)
+
+    @admin.display(description="statements", ordering="statement_count")
+    def statement_count(self, source):
+        return source.statement_count
+
+    @admin.display(description="SHA-256")
+    def short_hash(self, source):
+        return source.sha256[:12]
+
+    @admin.display(description="text with captured quotes")
+    def captured_quotes(self, source):
+        if source.pk is None:
+            return "—"
+        pieces, position = [], 0
+        for start, end, pk in source.statements.order_by("start").values_list(
+            "start", "end", "pk"
+        ):
+            if start < position:
+                continue  # an overlapping quote is already inside a highlight
+            pieces.append(format_html("{}", source.text[position:start]))
+            pieces.append(
+                format_html(
+                    '<mark><a href="{}">{}</a></mark>',
+                    reverse("admin:positions_statement_change", args=[pk]),
+                    source.text[start:end],
+                )
+            )
+            position = end
+        pieces.append(format_html("{}", source.text[position:]))
+        return format_html(
+            '<div class="source-text">{}</div>', format_html_join("", "{}", ((p,) for p in pieces))
+        )
+
+
+@admin.register(Topic)
+class TopicAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "sort_order", "statement_count", "proposal_count"]
+    list_editable = ["sort_order"]
+    search_fields = ["name", "slug", "description"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                statement_count=Count("statement_links", distinct=True),
+                proposal_count=Count("proposals", distinct=True),
+            )
+        )
+
+    @admin.display(description="statements", ordering="statement_count")
+    def statement_count(self, topic):
+        return topic.statement_count
+
+    @admin.display(description="proposals", ordering="proposal_count")
+    def proposal_count(self, topic):
+        return topic.proposal_count
+
+
+class ChildMeetingInline(admin.TabularInline):
+    model = Meeting
+    fk_name = "parent"
+    fields = ["title", "kind", "status", "starts_on", "location"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = "meetings within this one"
+
+    def has_add_permission(self, request, obj):
+        return False
+
+
+@admin.register(Meeting)
+class MeetingAdmin(admin.ModelAdmin):
+    list_display = [
+        "title",
+        "kind",
+        "status",
+        "dates",
+        "location",
+        "parent",
+        "planned_minutes",
+        "actual_minutes",
+    ]
+    list_filter = ["status", "kind", "date_precision", ("parent", admin.EmptyFieldListFilter)]
+    list_select_related = ["parent"]
+    search_fields = ["title", "slug", "location", "summary"]
+    autocomplete_fields = ["participants", "parent", "source"]
+    prepopulated_fields = {"slug": ["title"]}
+    date_hierarchy = "starts_on"
+    readonly_fields = ["created_at", "updated_at"]
+    inlines = [ChildMeetingInline]
+
+    @admin.display(description="dates", ordering="starts_on")
+    def dates(self, meeting):
+        return meeting.dates_display
+
+
+class ProposalParameterInline(admin.TabularInline):
+    model = ProposalParameter
+    extra = 0
+    fields = ["quantity", "limit", "value", "unit", "applies_to", "note", "sort_order"]
+
+
+class ResponseInline(admin.TabularInline):
+    model = Statement
+    fk_name = "proposal"
+    fields = ["actor", "party", "proposal_stance", "kind", "quote"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name = "statement on this proposal"
+    verbose_name_plural = "statements on this proposal (responses)"
+
+    def has_add_permission(self, request, obj):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor", "party")
+
+
+@admin.register(Proposal)
+class ProposalAdmin(admin.ModelAdmin):
+    list_display = ["title", "party", "status", "numbers", "actor", "meeting", "proposed"]
+    list_filter = ["party", "status", "topics", "meeting"]
+    list_select_related = ["party", "actor", "meeting"]
+    search_fields = ["title", "slug", "description", "parameters__quantity"]
+    autocomplete_fields = ["party", "actor", "meeting", "topics", "source"]
+    prepopulated_fields = {"slug": ["title"]}
+    readonly_fields = ["created_at", "updated_at"]
+    inlines = [ProposalParameterInline, ResponseInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("parameters").distinct()
+
+    @admin.display(description="ceilings and levels")
+    def numbers(self, proposal):
+        return "; ".join(str(parameter) for parameter in proposal.parameters.all()) or "—"
+
+    @admin.display(description="proposed", ordering="proposed_on")
+    def proposed(self, proposal):
+        return format_partial_date(proposal.proposed_on, proposal.proposed_on_precision)
+
+
+class StatementTopicInline(admin.TabularInline):
+    """Topics are a many-to-many with their own through model (so that a cited topic
+    cannot be deleted), which the admin edits as an inline rather than as a field."""
+
+    model = StatementTopic
+    autocomplete_fields = ["topic"]
+    extra = 0
+    min_num = 1
+    verbose_name = "topic"
+    verbose_name_plural = "topics"
+
+
+class StatementForm(forms.ModelForm):
+    # Quotes are stored exactly as published: no stripping, no normalising.
+    quote = forms.CharField(
+        strip=False,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "class": "vLargeTextField"}),
+        help_text=(
+            "Verbatim, including curly quotes, dashes and spacing. Leave empty to take it from "
+            "the offsets; leave the offsets empty to find it in the source."
+        ),
+    )
+
+    class Meta:
+        model = Statement
+        fields = [
+            "source",
+            "quote",
+            "start",
+            "end",
+            "actor",
+            "kind",
+            "stance",
+            "stated_on",
+            "stated_on_precision",
+            "meeting",
+            "proposal",
+            "proposal_stance",
+            "note",
+        ]
+
+
+@admin.register(Statement)
+class StatementAdmin(admin.ModelAdmin):
+    form = StatementForm
+    list_display = [
+        "short_quote",
+        "actor",
+        "party",
+        "kind",
+        "stance",
+        "topic_list",
+        "stated",
+        "meeting",
+        "source",
+    ]
+    list_filter = ["party", "topics", "stance", "kind", "source", "meeting", "proposal"]
+    list_select_related = ["actor", "party", "meeting", "source"]
+    search_fields = ["quote", "actor__name", "note"]
+    autocomplete_fields = ["actor", "source", "meeting", "proposal"]
+    readonly_fields = ["quote_in_context", "party", "prefix", "suffix", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["source", "quote", ("start", "end"), "quote_in_context"]}),
+        ("Who and how", {"fields": ["actor", "party", "kind", "stance"]}),
+        ("When and where", {"fields": [("stated_on", "stated_on_precision"), "meeting"]}),
+        ("Proposal", {"fields": ["proposal", "proposal_stance"]}),
+        (
+            "Record",
+            {"fields": ["note", "prefix", "suffix", "created_at", "updated_at"]},
+        ),
+    ]
+
+    inlines = [StatementTopicInline]
+
+    class Media(PositionsAdminMedia):
+        pass
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("source__text").prefetch_related("topics")
+
+    @admin.display(description="quote", ordering="quote")
+    def short_quote(self, statement):
+        return excerpt(statement.quote, 90)
+
+    @admin.display(description="topics")
+    def topic_list(self, statement):
+        return ", ".join(topic.name for topic in statement.topics.all())
+
+    @admin.display(description="stated", ordering="stated_on")
+    def stated(self, statement):
+        return statement.stated_on_display
+
+    @admin.display(description="in context")
+    def quote_in_context(self, statement):
+        if statement.pk is None:
+            return "Shown after saving."
+        text = statement.source.text
+        start, end = statement.paragraph_bounds
+        return format_html(
+            '<div class="source-text">{}<mark>{}</mark>{}</div>',
+            text[start : statement.start],
+            statement.quote,
+            text[statement.end : end],
+        )
+
+
+@admin.register(SeedEntry)
+class SeedEntryAdmin(admin.ModelAdmin):
+    list_display = ["key", "loaded_at"]
+    search_fields = ["key"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
