@@ -52,7 +52,9 @@ def env_list(name, default):
         return default
     items = [item.strip() for item in value.split(",") if item.strip()]
     if not items:
-        raise ImproperlyConfigured(f"{name} is set but lists nothing; give comma-separated values.")
+        raise ImproperlyConfigured(
+            f"{name} is set but lists nothing; give comma-separated values."
+        )
     return items
 
 

@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin
 from django.db.models import Count
+from django.db.models.functions import Length
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
@@ -69,9 +70,7 @@ class ActorAdmin(admin.ModelAdmin):
 
 class SourceForm(forms.ModelForm):
     # Django 6 makes https the default scheme of a URL typed without one; choose it now.
-    url = forms.URLField(
-        label="URL", max_length=500, required=False, assume_scheme="https"
-    )
+    url = forms.URLField(label="URL", max_length=500, required=False, assume_scheme="https")
     # Never strip: quotes anchor to this exact text.
     text = forms.CharField(
         strip=False,
@@ -98,6 +97,15 @@ class SourceForm(forms.ModelForm):
         return self.cleaned_data["text"].replace("\r\n", "\n")
 
 
+class AnchoredSourceForm(SourceForm):
+    """For a source that quotes anchor to: its text is shown, not edited."""
+
+    text = None
+
+    class Meta(SourceForm.Meta):
+        fields = [name for name in SourceForm.Meta.fields if name != "text"]
+
+
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
     form = SourceForm
@@ -115,7 +123,7 @@ class SourceAdmin(admin.ModelAdmin):
             super()
             .get_queryset(request)
             .defer("text")
-            .annotate(statement_count=Count("statements"))
+            .annotate(statement_count=Count("statements"), length=Length("text"))
         )
 
     def get_readonly_fields(self, request, obj=None):
@@ -128,16 +136,16 @@ class SourceAdmin(admin.ModelAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is not None and obj.statements.exists():
-            kwargs["form"] = forms.ModelForm
+            kwargs["form"] = AnchoredSourceForm
         return super().get_form(request, obj, change, **kwargs)
 
     @admin.display(description="published", ordering="published_on")
     def published(self, source):
         return source.published_on_display
 
-    @admin.display(description="characters")
+    @admin.display(description="characters", ordering="length")
     def length(self, source):
-        return len(source.text)
+        return source.length
 
     @admin.display(description="statements", ordering="statement_count")
     def statement_count(self, source):

@@ -37,7 +37,9 @@ def validate_partial_date(value, precision, field):
             {field: f"With month precision, store the 1st of the month ({value:%Y-%m}-01)."}
         )
     if precision == DatePrecision.YEAR and (value.month, value.day) != (1, 1):
-        raise ValidationError({field: f"With year precision, store 1 January ({value.year}-01-01)."})
+        raise ValidationError(
+            {field: f"With year precision, store 1 January ({value.year}-01-01)."}
+        )
 
 
 class Stance(models.TextChoices):
@@ -395,7 +397,7 @@ class Proposal(Timestamped):
         ]
 
     def __str__(self):
-        return f"{self.party.code}: {self.title}"
+        return self.title
 
     def clean(self):
         validate_partial_date(self.proposed_on, self.proposed_on_precision, "proposed_on")
@@ -474,9 +476,7 @@ class StatementQuerySet(models.QuerySet):
         with transaction.atomic(using=self.db):
             pks = list(self.values_list("pk", flat=True))
             count = super().update(**kwargs)
-            for statement in self.model._base_manager.filter(pk__in=pks).select_related(
-                "source"
-            ):
+            for statement in self.model._base_manager.filter(pk__in=pks).select_related("source"):
                 statement.validate_anchor()
         return count
 
@@ -503,9 +503,7 @@ class Statement(Timestamped):
     start = models.PositiveIntegerField(
         blank=True, help_text="Offset of the first character, in code points."
     )
-    end = models.PositiveIntegerField(
-        blank=True, help_text="Offset just past the last character."
-    )
+    end = models.PositiveIntegerField(blank=True, help_text="Offset just past the last character.")
     prefix = models.TextField(blank=True, editable=False)
     suffix = models.TextField(blank=True, editable=False)
     topics = models.ManyToManyField(Topic, through="StatementTopic", related_name="statements")
@@ -607,7 +605,7 @@ class Statement(Timestamped):
             raise ValidationError(errors)
 
     def prepare_for_save(self):
-        """Derive the party and anchor the quote; raise ValidationError rather than save a bad one."""
+        """Derive the party and anchor the quote, or raise ValidationError rather than save."""
         if not self.source_id:
             raise ValidationError({"source": "A statement needs the source it quotes."})
         self.party_id = self.actor.party_id if self.actor_id else None
@@ -683,9 +681,7 @@ class Statement(Timestamped):
             return f" The quote is at offset {found[0]}."
         if found:
             return f" The quote occurs at offsets {', '.join(map(str, found[:10]))}."
-        return " The quote is not anywhere in the source." + quotes.describe_near_miss(
-            text, quote
-        )
+        return " The quote is not anywhere in the source." + quotes.describe_near_miss(text, quote)
 
     def validate_anchor(self):
         """Raise ValidationError if the stored quote is not what the source says at its offsets."""

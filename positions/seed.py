@@ -88,9 +88,7 @@ class SeedLoader:
             for entry in self.data.get("proposals", []):
                 self.load_one(f"proposal:{entry['slug']}", Proposal, self.build_proposal, entry)
             for entry in self.data.get("statements", []):
-                self.load_one(
-                    f"statement:{entry['key']}", Statement, self.build_statement, entry
-                )
+                self.load_one(f"statement:{entry['key']}", Statement, self.build_statement, entry)
         return self.report
 
     def load_one(self, key, model, build, entry):
@@ -119,7 +117,9 @@ class SeedLoader:
         return True
 
     def build_party(self, entry):
-        party = Party(code=entry["code"], name=entry["name"], sort_order=entry.get("sort_order", 100))
+        party = Party(
+            code=entry["code"], name=entry["name"], sort_order=entry.get("sort_order", 100)
+        )
         return self.save_new(party, {"code": party.code})
 
     def build_topic(self, entry):

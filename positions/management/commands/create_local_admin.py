@@ -19,7 +19,8 @@ class Command(BaseCommand):
         if User.objects.filter(username=username).exists():
             self.stdout.write(
                 f"Admin login: {url} as {username!r}, with the password printed when the "
-                f"account was created (to set a new one: .venv/bin/python manage.py changepassword {username})."
+                "account was created. To set a new one: "
+                f".venv/bin/python manage.py changepassword {username}"
             )
             return
         password = secrets.token_urlsafe(15)
