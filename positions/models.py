@@ -740,6 +740,9 @@ class SeedEntry(models.Model):
     """Records that one object of the seed data was loaded, so reloading never redoes it."""
 
     key = models.CharField(max_length=200, unique=True)
+    object_id = models.PositiveBigIntegerField(
+        null=True, help_text="The object it created, or the one already there that it kept."
+    )
     loaded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

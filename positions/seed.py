@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import transaction
 
 from positions.models import (
@@ -70,8 +70,7 @@ class SeedLoader:
         self.data = data
         self.base = base
         self.report = SeedReport()
-        self.loaded = set(SeedEntry.objects.values_list("key", flat=True))
-        self.sources = {}
+        self.loaded = dict(SeedEntry.objects.values_list("key", "object_id"))
 
     def load(self):
         with transaction.atomic():
@@ -97,24 +96,29 @@ class SeedLoader:
             self.report.count(self.report.skipped, name)
             return
         try:
-            created = build(entry)
+            obj, created = build(entry)
         except ValidationError as error:
             raise SeedError(f"{key}: {'; '.join(error.messages)}") from error
-        except (KeyError, model.DoesNotExist) as error:
-            raise SeedError(f"{key}: refers to something missing: {error}") from error
-        SeedEntry.objects.create(key=key)
-        self.loaded.add(key)
+        except (KeyError, ObjectDoesNotExist, StopIteration) as error:
+            raise SeedError(f"{key}: refers to something missing: {error!r}") from error
+        except TypeError as error:
+            raise SeedError(f"{key}: unexpected field: {error}") from error
+        SeedEntry.objects.create(key=key, object_id=obj.pk)
+        self.loaded[key] = obj.pk
         self.report.count(self.report.created if created else self.report.skipped, name)
 
     @staticmethod
     def save_new(obj, unique_lookup):
-        """Save obj unless an object with the same identity already exists (made by hand)."""
-        model = type(obj)
-        if model._default_manager.filter(**unique_lookup).exists():
-            return False
+        """
+        Save obj unless an object with the same identity already exists (made by hand);
+        return the object kept and whether it is new.
+        """
+        existing = type(obj)._default_manager.filter(**unique_lookup).first()
+        if existing is not None:
+            return existing, False
         obj.full_clean()
         obj.save()
-        return True
+        return obj, True
 
     def build_party(self, entry):
         party = Party(
@@ -149,12 +153,8 @@ class SeedLoader:
         return self.save_new(source, {"sha256": sha256})
 
     def source(self, key):
-        if key not in self.sources:
-            entry = next(s for s in self.data["sources"] if s["key"] == key)
-            self.sources[key] = Source.objects.get(
-                sha256=Source.text_hash(source_text(entry, self.base))
-            )
-        return self.sources[key]
+        """The source loaded for this key, even if its text has been corrected since."""
+        return Source.objects.get(pk=self.loaded[f"source:{key}"])
 
     def build_actor(self, entry):
         actor = Actor(
@@ -184,11 +184,11 @@ class SeedLoader:
             summary=entry.get("summary", ""),
             source=self.source(entry["source"]) if entry.get("source") else None,
         )
-        created = self.save_new(meeting, {"slug": meeting.slug})
+        meeting, created = self.save_new(meeting, {"slug": meeting.slug})
         if created:
             meeting.participants.set(Actor.objects.filter(slug__in=entry.get("participants", [])))
             self.check_all_found(entry.get("participants", []), meeting.participants.all())
-        return created
+        return meeting, created
 
     def build_proposal(self, entry):
         proposal = Proposal(
@@ -203,7 +203,7 @@ class SeedLoader:
             proposed_on_precision=entry.get("proposed_on_precision", "day"),
             source=self.source(entry["source"]) if entry.get("source") else None,
         )
-        created = self.save_new(proposal, {"slug": proposal.slug})
+        proposal, created = self.save_new(proposal, {"slug": proposal.slug})
         if created:
             proposal.topics.set(Topic.objects.filter(slug__in=entry.get("topics", [])))
             self.check_all_found(entry.get("topics", []), proposal.topics.all())
@@ -211,7 +211,7 @@ class SeedLoader:
                 row = ProposalParameter(proposal=proposal, sort_order=order, **parameter)
                 row.full_clean()
                 row.save()
-        return created
+        return proposal, created
 
     def build_statement(self, entry):
         source = self.source(entry["source"])
@@ -238,11 +238,11 @@ class SeedLoader:
             "start": statement.start,
             "end": statement.end,
         }
-        created = self.save_new(statement, identity)
+        statement, created = self.save_new(statement, identity)
         if created:
             statement.topics.set(Topic.objects.filter(slug__in=entry["topics"]))
             self.check_all_found(entry["topics"], statement.topics.all())
-        return created
+        return statement, created
 
     @staticmethod
     def check_all_found(wanted, found):

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import models
 
-from positions.models import Party, SeedEntry, Statement
+from positions.models import Party, SeedEntry, Source, Statement
 from tests.factories import StatementFactory
 
 pytestmark = pytest.mark.django_db
@@ -135,3 +135,37 @@ def test_load_seed_leaves_an_object_made_by_hand_alone(tmp_path, russia):
     russia.refresh_from_db()
     assert russia.name == "Russian Federation"
     assert "left as they were: 1 parties" in out
+
+
+def test_load_seed_names_a_missing_meeting_instead_of_crashing(tmp_path):
+    data = json.loads(json.dumps(MINIMAL_SEED))
+    data["statements"][0]["meeting"] = "no-such-meeting"
+    with pytest.raises(CommandError, match="statement:no-wish: refers to something missing"):
+        run("load_seed", "--path", write_seed(tmp_path, data))
+
+
+def test_load_seed_names_an_unknown_source_key(tmp_path):
+    data = json.loads(json.dumps(MINIMAL_SEED))
+    data["statements"][0]["source"] = "elsewhere"
+    with pytest.raises(CommandError, match="refers to something missing: KeyError"):
+        run("load_seed", "--path", write_seed(tmp_path, data))
+
+
+def test_load_seed_names_an_unexpected_parameter_field(tmp_path):
+    data = json.loads(json.dumps(MINIMAL_SEED))
+    data["proposals"] = [{"slug": "p", "title": "P", "party": "RU", "parameters": [{"amount": 1}]}]
+    with pytest.raises(CommandError, match="proposal:p: unexpected field"):
+        run("load_seed", "--path", write_seed(tmp_path, data))
+
+
+def test_new_seed_statements_attach_to_a_source_whose_text_was_corrected(tmp_path):
+    first = json.loads(json.dumps(MINIMAL_SEED))
+    later = json.loads(json.dumps(MINIMAL_SEED))
+    first["statements"] = []
+    run("load_seed", "--path", write_seed(tmp_path, first))
+    source = Source.objects.get()
+    source.text += "\n[Correction appended by an editor.]"
+    source.save()
+    (tmp_path / "seed.json").write_text(json.dumps(later), encoding="utf-8")
+    run("load_seed", "--path", str(tmp_path / "seed.json"))
+    assert Statement.objects.get().source == source
