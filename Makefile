@@ -32,16 +32,16 @@ help:
 setup: .venv/.synced
 
 seed: setup
-	$(PY) manage.py migrate --noinput
+	@$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_seed
 
 run: seed
-	$(PY) manage.py create_local_admin --url "http://127.0.0.1:$(PORT)/admin/"
+	@$(PY) manage.py create_local_admin --url "http://127.0.0.1:$(PORT)/admin/"
 	echo "Serving the tracker on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
 	$(PY) manage.py runserver "127.0.0.1:$(PORT)"
 
 test: setup
-	$(PY) -m pytest
+	@$(PY) -m pytest
 
 check: setup
 	$(PY) manage.py check
