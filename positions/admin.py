@@ -400,6 +400,28 @@ class StatementAdmin(admin.ModelAdmin):
         )
 
 
+@admin.register(ProposalParameter)
+class ProposalParameterAdmin(admin.ModelAdmin):
+    """The numbers of all proposals side by side; each is edited with its proposal too."""
+
+    list_display = ["proposal", "quantity", "limit", "value", "unit", "applies_to"]
+    list_filter = ["applies_to", "limit", "unit", "proposal__party"]
+    list_select_related = ["proposal"]
+    search_fields = ["quantity", "unit", "note", "proposal__title"]
+    autocomplete_fields = ["proposal"]
+
+
+@admin.register(StatementTopic)
+class StatementTopicAdmin(admin.ModelAdmin):
+    """Which statements are tagged with which topic; usually edited from the statement."""
+
+    list_display = ["topic", "statement"]
+    list_filter = ["topic"]
+    list_select_related = ["topic", "statement__actor"]
+    search_fields = ["statement__quote", "topic__name"]
+    autocomplete_fields = ["statement", "topic"]
+
+
 @admin.register(SeedEntry)
 class SeedEntryAdmin(admin.ModelAdmin):
     list_display = ["key", "loaded_at"]

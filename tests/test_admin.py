@@ -230,13 +230,10 @@ def test_a_month_precision_date_must_be_the_first(editor_client):
     assert "store the 1st of the month" in str(response.context["adminform"].form.errors)
 
 
-@pytest.mark.parametrize(
-    "cited",
-    ["actor", "source", "meeting", "proposal"],
-)
+@pytest.mark.parametrize("cited", ["actor", "source", "meeting", "proposal", "topic"])
 def test_deleting_something_statements_cite_is_refused_with_a_message(admin_client, cited):
     statement = StatementFactory(meeting=MeetingFactory(), proposal=ProposalFactory())
-    obj = getattr(statement, cited)
+    obj = statement.topics.get() if cited == "topic" else getattr(statement, cited)
     url = admin_url(type(obj), "delete", obj.pk)
     page = admin_client.get(url)
     assert page.status_code == 200
@@ -267,7 +264,18 @@ def test_an_editor_can_delete_an_uncited_actor(editor_client):
 
 
 @pytest.mark.parametrize(
-    "path", ["statement", "actor", "source", "proposal", "meeting", "topic", "party"]
+    "path",
+    [
+        "statement",
+        "actor",
+        "source",
+        "proposal",
+        "meeting",
+        "topic",
+        "party",
+        "proposalparameter",
+        "statementtopic",
+    ],
 )
 def test_changelist_query_count_does_not_grow_with_rows(
     editor_client, django_assert_max_num_queries, path
