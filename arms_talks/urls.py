@@ -1,6 +1,5 @@
 from django.contrib import admin
-from django.urls import path
-from django.views.generic import RedirectView
+from django.urls import include, path
 
 admin.site.site_header = "Arms Talks Position Tracker"
 admin.site.site_title = "Arms Talks admin"
@@ -8,5 +7,5 @@ admin.site.index_title = "The record"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("", include("positions.urls")),
 ]

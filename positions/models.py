@@ -1,9 +1,11 @@
+import datetime
 import hashlib
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import F, Q
-from django.db.models.functions import Length
+from django.db.models.functions import Coalesce, Length
 from django.urls import reverse
 
 from positions import quotes
@@ -183,6 +185,9 @@ class Actor(Timestamped):
     def __str__(self):
         return self.name
 
+    def get_absolute_url(self):
+        return reverse("positions:actor-detail", args=[self.slug])
+
     @property
     def label(self):
         """Name with rank, as a reader would want to see it."""
@@ -225,6 +230,9 @@ class Source(Timestamped):
             self.check_statements_still_anchor()
         super().save(*args, **kwargs)
 
+    def get_absolute_url(self):
+        return reverse("positions:source-detail", args=[self.pk])
+
     def clean(self):
         if "\x00" in self.text:
             raise ValidationError({"text": "The text contains NUL characters; remove them."})
@@ -239,6 +247,36 @@ class Source(Timestamped):
     @property
     def published_on_display(self):
         return format_partial_date(self.published_on, self.published_on_precision)
+
+    def highlighted_paragraphs(self, statements):
+        """
+        The text cut into paragraphs, and each paragraph into segments with the statements
+        whose quotes cover them, so that overlapping quotes can all be shown and linked.
+        """
+        statements = list(statements)
+        paragraphs, position = [], 0
+        for line in self.text.split("\n"):
+            start, end = position, position + len(line)
+            position = end + 1
+            if not line.strip():
+                continue
+            inside = [s for s in statements if s.start < end and s.end > start]
+            cuts = sorted(
+                {start, end}
+                | {max(start, s.start) for s in inside}
+                | {min(end, s.end) for s in inside}
+            )
+            paragraphs.append(
+                [
+                    Segment(
+                        text=self.text[a:b],
+                        statements=[s for s in inside if s.start <= a and s.end >= b],
+                        starting=[s for s in inside if s.start == a],
+                    )
+                    for a, b in zip(cuts, cuts[1:], strict=False)
+                ]
+            )
+        return paragraphs
 
     def check_statements_still_anchor(self):
         """Refuse a text change that would leave a statement's quote pointing at other words."""
@@ -259,6 +297,15 @@ class Source(Timestamped):
             )
 
 
+@dataclass
+class Segment:
+    """A piece of a source paragraph and the statements that quote it."""
+
+    text: str
+    statements: list = field(default_factory=list)
+    starting: list = field(default_factory=list)
+
+
 class Topic(models.Model):
     """An issue under discussion, phrased so that a stance on it has a direction."""
 
@@ -275,6 +322,9 @@ class Topic(models.Model):
 
     def __str__(self):
         return self.name
+
+    def get_absolute_url(self):
+        return reverse("positions:topic-detail", args=[self.slug])
 
 
 class Meeting(Timestamped):
@@ -337,6 +387,9 @@ class Meeting(Timestamped):
     def __str__(self):
         return f"{self.title} ({self.dates_display})"
 
+    def get_absolute_url(self):
+        return reverse("positions:meeting-list") + f"#meeting-{self.slug}"
+
     def clean(self):
         validate_partial_date(self.starts_on, self.date_precision, "starts_on")
         validate_partial_date(self.ends_on, self.date_precision, "ends_on")
@@ -354,6 +407,10 @@ class Meeting(Timestamped):
         if self.ends_on and self.ends_on != self.starts_on:
             return f"{start} – {format_partial_date(self.ends_on, self.date_precision)}"
         return start
+
+    @property
+    def longest_minutes(self):
+        return max(self.planned_minutes or 0, self.actual_minutes or 0)
 
     @property
     def overran_minutes(self):
@@ -398,6 +455,18 @@ class Proposal(Timestamped):
 
     def __str__(self):
         return self.title
+
+    def get_absolute_url(self):
+        return reverse("positions:proposal-list") + f"#proposal-{self.slug}"
+
+    @property
+    def responses(self):
+        """Statements on this proposal from the other side(s); uses prefetched statements."""
+        return [
+            statement
+            for statement in self.statements.all()
+            if statement.party_id and statement.party_id != self.party_id
+        ]
 
     def clean(self):
         validate_partial_date(self.proposed_on, self.proposed_on_precision, "proposed_on")
@@ -573,7 +642,7 @@ class Statement(Timestamped):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
-        return reverse("admin:positions_statement_change", args=[self.pk])
+        return reverse("positions:statement-detail", args=[self.pk])
 
     def clean(self):
         errors = {}
@@ -708,6 +777,40 @@ class Statement(Timestamped):
     @property
     def stated_on_display(self):
         return format_partial_date(self.stated_on, self.stated_on_precision)
+
+    def neighbour_on(self, topic, step):
+        """The statement before (step -1) or after (step +1) this one on a topic, or None."""
+        undated_last = Coalesce(
+            "stated_on", models.Value(datetime.date.max), output_field=models.DateField()
+        )
+        key = (self.stated_on or datetime.date.max, self.source_id, self.start, self.pk)
+        names = ("sort_date", "source_id", "start", "pk")
+        beyond = "gt" if step > 0 else "lt"
+        condition = Q()
+        for depth, name in enumerate(names):
+            equal = {names[i]: key[i] for i in range(depth)}
+            condition |= Q(**equal, **{f"{name}__{beyond}": key[depth]})
+        order = [name if step > 0 else f"-{name}" for name in names]
+        return (
+            Statement.objects.filter(topics=topic)
+            .annotate(sort_date=undated_last)
+            .filter(condition)
+            .select_related("actor")
+            .order_by(*order)
+            .first()
+        )
+
+    def citation(self, url):
+        """A ready-to-copy citation of this statement, quote verbatim."""
+        actor = self.actor.label + (f" ({self.actor.role})" if self.actor.role else "")
+        where = f", {self.meeting.title}" if self.meeting_id else ""
+        source = self.source
+        publisher = f", {source.publisher}" if source.publisher else ""
+        return (
+            f"{actor}, {self.stated_on_display}{where}: “{self.quote}” "
+            f"({self.get_kind_display().lower()}). In: “{source.title}”{publisher}, "
+            f"{source.published_on_display}, characters {self.start}–{self.end}. {url}"
+        )
 
     @property
     def paragraph_bounds(self):

@@ -1,0 +1,209 @@
+from django.db.models import Count, Prefetch
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+
+from positions import charts
+from positions.comparison import compare
+from positions.filters import StatementFilter
+from positions.models import (
+    Actor,
+    Meeting,
+    Party,
+    Proposal,
+    Source,
+    Statement,
+    Topic,
+)
+
+CELL_LIMIT = 4  # statements shown per dashboard cell before "all N statements"
+
+# Filters that proposals have no equivalent for: while one is on, proposals are hidden.
+STATEMENT_ONLY_FILTERS = {"stance", "kind", "q"}
+
+
+def filtered_proposals(active):
+    """The proposals that match the dashboard's filters, or None to hide them."""
+    if STATEMENT_ONLY_FILTERS & active.keys():
+        return Proposal.objects.none()
+    proposals = Proposal.objects.all()
+    if "actor" in active:
+        proposals = proposals.filter(actor=active["actor"])
+    if "meeting" in active:
+        proposals = proposals.filter(meeting=active["meeting"])
+    if "proposal" in active:
+        proposals = proposals.filter(pk=active["proposal"].pk)
+    if "since" in active:
+        proposals = proposals.filter(proposed_on__gte=active["since"])
+    if "until" in active:
+        proposals = proposals.filter(proposed_on__lte=active["until"])
+    return proposals
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def dashboard(request):
+    filterset = StatementFilter(request.GET, queryset=Statement.objects.all())
+    active = filterset.active
+    valid = filterset.is_valid()
+    topics = [active["topic"]] if "topic" in active else list(Topic.objects.all())
+    parties = [active["party"]] if "party" in active else list(Party.objects.all())
+    rows = []
+    if valid:
+        rows = compare(
+            filterset.qs,
+            topics,
+            parties,
+            proposals=filtered_proposals(active),
+        )
+        if active:
+            rows = [
+                row
+                for row in rows
+                if row.statement_count or row.analysis or any(cell.proposals for cell in row.cells)
+            ]
+    context = {
+        "filterset": filterset,
+        "active": active,
+        "rows": rows,
+        "statement_total": filterset.qs.count() if valid else 0,
+        "parties": parties,
+        "cell_limit": CELL_LIMIT,
+        "proposals_hidden": bool(STATEMENT_ONLY_FILTERS & active.keys()),
+    }
+    template = "positions/dashboard.html"
+    if request.htmx and not request.htmx.history_restore_request:
+        template += "#results"
+    return render(request, template, context, status=200 if valid else 400)
+
+
+@require_GET
+def statement_detail(request, pk):
+    statement = get_object_or_404(
+        Statement.objects.select_related(
+            "actor", "party", "source", "meeting__parent", "proposal__party"
+        ).prefetch_related("topics"),
+        pk=pk,
+    )
+    paragraph_start, paragraph_end = statement.paragraph_bounds
+    text = statement.source.text
+    neighbours = [
+        (topic, statement.neighbour_on(topic, -1), statement.neighbour_on(topic, +1))
+        for topic in statement.topics.all()
+    ]
+    context = {
+        "statement": statement,
+        "before": text[paragraph_start : statement.start],
+        "after": text[statement.end : paragraph_end],
+        "neighbours": neighbours,
+        "citation": statement.citation(request.build_absolute_uri(statement.get_absolute_url())),
+    }
+    return render(request, "positions/statement_detail.html", context)
+
+
+@require_GET
+def source_list(request):
+    sources = Source.objects.defer("text").annotate(statement_count=Count("statements"))
+    return render(request, "positions/source_list.html", {"sources": sources})
+
+
+@require_GET
+def source_detail(request, pk):
+    source = get_object_or_404(Source, pk=pk)
+    statements = source.statements.select_related("actor", "party").order_by("start", "pk")
+    context = {
+        "source": source,
+        "paragraphs": source.highlighted_paragraphs(statements),
+        "statements": statements,
+    }
+    return render(request, "positions/source_detail.html", context)
+
+
+@require_GET
+def meeting_list(request):
+    statements = Statement.objects.select_related("actor", "party").order_by("start", "pk")
+    meetings = (
+        Meeting.objects.prefetch_related(
+            "participants__party", Prefetch("statements", queryset=statements)
+        )
+        .select_related("source")
+        .defer("source__text")
+        .order_by("starts_on", "pk")
+    )
+    children = {}
+    for meeting in meetings:
+        children.setdefault(meeting.parent_id, []).append(meeting)
+    for meeting in meetings:
+        meeting.nested = children.get(meeting.pk, [])
+    context = {
+        "meetings": children.get(None, []),
+        "longest": max((m.longest_minutes for m in meetings), default=0),
+    }
+    return render(request, "positions/meeting_list.html", context)
+
+
+@require_GET
+def proposal_list(request):
+    responses = Statement.objects.select_related("actor", "party").order_by("stated_on", "pk")
+    proposals = (
+        Proposal.objects.select_related("party", "actor", "meeting")
+        .prefetch_related("parameters", "topics", Prefetch("statements", queryset=responses))
+        .order_by("party__sort_order", "proposed_on", "pk")
+    )
+    parties = list(Party.objects.all())
+    groups = [(party, [p for p in proposals if p.party_id == party.pk]) for party in parties]
+    context = {
+        "groups": groups,
+        "chart": charts.ceilings_chart(proposals, parties),
+    }
+    return render(request, "positions/proposal_list.html", context)
+
+
+@require_GET
+def actor_list(request):
+    actors = Actor.objects.select_related("party").annotate(statement_count=Count("statements"))
+    return render(request, "positions/actor_list.html", {"actors": actors})
+
+
+@require_GET
+def actor_detail(request, slug):
+    actor = get_object_or_404(Actor.objects.select_related("party"), slug=slug)
+    statements = (
+        actor.statements.select_related("meeting", "proposal", "party", "actor")
+        .prefetch_related("topics")
+        .order_by("stated_on", "source_id", "start", "pk")
+    )
+    by_topic = {}
+    for statement in statements:
+        for topic in statement.topics.all():
+            by_topic.setdefault(topic, []).append(statement)
+    context = {
+        "actor": actor,
+        "by_topic": sorted(by_topic.items(), key=lambda item: (item[0].sort_order, item[0].name)),
+        "statement_count": len(statements),
+        "meetings": actor.meetings.order_by("starts_on", "pk"),
+        "proposals": actor.proposals.select_related("party").prefetch_related("parameters"),
+    }
+    return render(request, "positions/actor_detail.html", context)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def topic_detail(request, slug):
+    topic = get_object_or_404(Topic, slug=slug)
+    filterset = StatementFilter(request.GET, queryset=Statement.objects.all())
+    valid = filterset.is_valid()
+    parties = list(Party.objects.all())
+    statements = filterset.qs if valid else Statement.objects.none()
+    (row,) = compare(statements, [topic], parties, proposals=filtered_proposals(filterset.active))
+    context = {
+        "topic": topic,
+        "row": row,
+        "filterset": filterset,
+        "active": filterset.active,
+        "timeline": charts.stance_timeline(row),
+    }
+    template = "positions/topic_detail.html"
+    if request.htmx and not request.htmx.history_restore_request:
+        template += "#results"
+    return render(request, template, context, status=200 if valid else 400)
