@@ -1,7 +1,32 @@
 import pytest
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 
-from positions.models import Party
+from positions.models import Actor, Meeting, Party, Proposal, SeedEntry, Source, Statement, Topic
+
+
+def unload_everything():
+    """Remove all content, protected objects after those that point at them."""
+    Statement.objects.all().delete()
+    Proposal.objects.all().delete()
+    while Meeting.objects.exists():
+        Meeting.objects.filter(children=None).delete()
+    for model in (Actor, Source, Topic, Party, SeedEntry):
+        model.objects.all().delete()
+
+
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker):
+    """
+    The seed data, loaded once per module (a load takes about a second). Each test still
+    runs in its own transaction, rolled back afterwards, so edits and reloads in one test
+    never reach another; the module removes the data when it is done.
+    """
+    with django_db_blocker.unblock():
+        call_command("load_seed", stdout=None)
+    yield
+    with django_db_blocker.unblock():
+        unload_everything()
 
 
 @pytest.fixture

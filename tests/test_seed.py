@@ -65,30 +65,6 @@ def statement(key):
     return Statement.objects.get(actor__slug=entry["actor"], start=entry["start"])
 
 
-def unload():
-    """Remove everything the seed creates, protected objects after those that point at them."""
-    Statement.objects.all().delete()
-    Proposal.objects.all().delete()
-    Meeting.objects.exclude(parent=None).delete()
-    Meeting.objects.all().delete()
-    for model in (Actor, Source, Topic, Party, SeedEntry):
-        model.objects.all().delete()
-
-
-@pytest.fixture(scope="module")
-def seeded(django_db_setup, django_db_blocker):
-    """
-    Load the seed once for this module (a load takes about a second). Each test still runs in
-    its own transaction, rolled back afterwards, so edits and reloads in one test never reach
-    another.
-    """
-    with django_db_blocker.unblock():
-        load()
-    yield
-    with django_db_blocker.unblock():
-        unload()
-
-
 @pytest.fixture
 def source(seeded):
     return Source.objects.get()
