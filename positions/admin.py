@@ -335,6 +335,15 @@ class StatementForm(forms.ModelForm):
             "note",
         ]
 
+    def clean(self):
+        cleaned = super().clean()
+        source, quote = cleaned.get("source"), cleaned.get("quote")
+        if source and quote and "\r\n" in quote and "\r\n" not in source.text:
+            # Browsers send every line break typed in a textarea as \r\n (the HTML spec's
+            # form encoding); the source's own line breaks are \n, and so are the quote's.
+            cleaned["quote"] = quote.replace("\r\n", "\n")
+        return cleaned
+
 
 @admin.register(Statement)
 class StatementAdmin(admin.ModelAdmin):

@@ -185,13 +185,72 @@ class Actor(Timestamped):
     def __str__(self):
         return self.name
 
+    def save(self, *args, **kwargs):
+        with transaction.atomic():
+            party_changed = self.pk is not None and (
+                Actor.objects.filter(pk=self.pk).exclude(party_id=self.party_id).exists()
+            )
+            if party_changed:
+                self.check_party_change()
+            super().save(*args, **kwargs)
+            if party_changed:
+                # A statement's party is its actor's: keep them together.
+                models.QuerySet.update(self.statements.all(), party_id=self.party_id)
+
     def get_absolute_url(self):
         return reverse("positions:actor-detail", args=[self.slug])
+
+    def clean(self):
+        if self.pk is not None:
+            self.check_party_change()
+
+    def check_party_change(self):
+        """An actor who speaks for a side cannot lose it, nor the author gain one."""
+        statements = Statement.objects.filter(actor_id=self.pk)
+        if self.party_id is None and statements.positions().exists():
+            raise ValidationError(
+                {
+                    "party": (
+                        f"{self.name} has statements recorded as a side's position; an actor "
+                        "without a party can only give the author's analysis."
+                    )
+                }
+            )
+        if self.party_id is not None and statements.analysis().exists():
+            raise ValidationError(
+                {
+                    "party": (
+                        f"{self.name} has statements recorded as the author's analysis, which "
+                        "never belongs to a side."
+                    )
+                }
+            )
 
     @property
     def label(self):
         """Name with rank, as a reader would want to see it."""
         return f"{self.honorific_prefix} {self.name}".strip()
+
+
+class SourceQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        if "text" in kwargs or "sha256" in kwargs:
+            raise ValidationError(
+                "A source's text is changed with save(), one source at a time, so that its "
+                "hash is recomputed and its quotes are checked."
+            )
+        return super().update(**kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        fields = list(fields)
+        if "text" in fields:
+            with transaction.atomic(using=self.db):
+                for source in objs:
+                    source.save()
+            fields = [name for name in fields if name not in ("text", "sha256")]
+            if not fields:
+                return len(objs)
+        return super().bulk_update(objs, fields, *args, **kwargs)
 
 
 class Source(Timestamped):
@@ -212,6 +271,8 @@ class Source(Timestamped):
     )
     note = models.TextField(blank=True)
 
+    objects = SourceQuerySet.as_manager()
+
     class Meta:
         ordering = ["-published_on", "pk"]
         constraints = [
@@ -225,20 +286,39 @@ class Source(Timestamped):
         return self.title
 
     def save(self, *args, **kwargs):
+        self.validate_text()
         self.sha256 = self.text_hash(self.text)
-        if self.pk:
-            self.check_statements_still_anchor()
-        super().save(*args, **kwargs)
+        with transaction.atomic():
+            if self.pk:
+                self.check_statements_still_anchor()
+            super().save(*args, **kwargs)
+            if self.pk:
+                self.refresh_quote_context()
 
     def get_absolute_url(self):
         return reverse("positions:source-detail", args=[self.pk])
 
     def clean(self):
+        self.validate_text()
+        duplicate = (
+            Source.objects.filter(sha256=self.text_hash(self.text)).exclude(pk=self.pk).first()
+        )
+        if duplicate:
+            raise ValidationError(
+                {
+                    "text": (
+                        f"This exact text is already stored as source {duplicate.pk}, "
+                        f"“{duplicate.title}”."
+                    )
+                }
+            )
+        validate_partial_date(self.published_on, self.published_on_precision, "published_on")
+
+    def validate_text(self):
         if "\x00" in self.text:
             raise ValidationError({"text": "The text contains NUL characters; remove them."})
         if not self.text.strip():
             raise ValidationError({"text": "The text is empty."})
-        validate_partial_date(self.published_on, self.published_on_precision, "published_on")
 
     @staticmethod
     def text_hash(text):
@@ -277,6 +357,18 @@ class Source(Timestamped):
                 ]
             )
         return paragraphs
+
+    def refresh_quote_context(self):
+        """After a text change that left every quote in place, renew their prefix and suffix."""
+        stale = []
+        for statement in self.statements.only("quote", "start", "end", "prefix", "suffix"):
+            statement.source = self
+            found = quotes.anchor_at(self.text, statement.start, statement.end)
+            if (statement.prefix, statement.suffix) != (found.prefix, found.suffix):
+                statement.prefix, statement.suffix = found.prefix, found.suffix
+                stale.append(statement)
+        if stale:
+            models.QuerySet.bulk_update(Statement.objects.all(), stale, ["prefix", "suffix"])
 
     def check_statements_still_anchor(self):
         """Refuse a text change that would leave a statement's quote pointing at other words."""
@@ -509,15 +601,7 @@ class ProposalParameter(models.Model):
 
 
 class StatementQuerySet(models.QuerySet):
-    ANCHOR_FIELDS = {"quote", "start", "end", "source", "source_id"}
-
-    def with_related(self):
-        return self.select_related(
-            "actor", "party", "source", "meeting", "proposal"
-        ).prefetch_related("topics")
-
-    def by_party(self, party):
-        return self.filter(party=party)
+    ANCHOR_FIELDS = {"quote", "start", "end", "prefix", "suffix", "source", "source_id"}
 
     def analysis(self):
         return self.filter(kind=AttributionKind.ANALYSIS)
@@ -536,10 +620,28 @@ class StatementQuerySet(models.QuerySet):
         objs = list(objs)
         for statement in objs:
             statement.prepare_for_save()
-        return super().bulk_update(objs, fields, *args, **kwargs)
+        fields = set(fields)
+        if fields & {"actor", "actor_id"}:
+            fields.add("party")
+        if fields & self.ANCHOR_FIELDS:
+            fields |= {"quote", "start", "end", "prefix", "suffix"}
+        # Every object is validated above; the plain QuerySet's bulk_update writes them
+        # without going through this class's update(), which refuses a bare party.
+        plain = models.QuerySet(self.model, using=self.db)
+        return plain.bulk_update(objs, sorted(fields), *args, **kwargs)
 
     def update(self, **kwargs):
-        """Updates that touch a quote's anchor are verified before they commit."""
+        """
+        A statement's party is its actor's, so changing the actor changes the party, and the
+        party cannot be set on its own. Updates that touch a quote's anchor are verified
+        before they commit.
+        """
+        if kwargs.keys() & {"party", "party_id"}:
+            raise ValidationError("A statement's party follows its actor; change the actor.")
+        actor = kwargs.get("actor", kwargs.get("actor_id"))
+        if actor is not None:
+            actor = actor if isinstance(actor, Actor) else Actor.objects.get(pk=actor)
+            kwargs["party_id"] = actor.party_id
         if not self.ANCHOR_FIELDS & kwargs.keys():
             return super().update(**kwargs)
         with transaction.atomic(using=self.db):
@@ -637,9 +739,13 @@ class Statement(Timestamped):
     def __str__(self):
         return f"{self.actor}: “{quotes.excerpt(self.quote, 60)}”"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args, update_fields=None, **kwargs):
         self.prepare_for_save()
-        super().save(*args, **kwargs)
+        if update_fields is not None:
+            # What prepare_for_save derived must be saved with what it was derived from.
+            update_fields = set(update_fields) | {"party", "start", "end", "prefix", "suffix"}
+            update_fields.add("quote")
+        super().save(*args, update_fields=update_fields, **kwargs)
 
     def get_absolute_url(self):
         return reverse("positions:statement-detail", args=[self.pk])

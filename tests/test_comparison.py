@@ -5,7 +5,7 @@ import pytest
 from positions.comparison import Agreement, Position, agreement, compare, summarise
 from tests.factories import ActorFactory, SourceFactory, StatementFactory, TopicFactory
 
-S, C, U, O, N = "supports", "conditional", "undecided", "opposes", "neutral"
+S, C, U, OPP, N = "supports", "conditional", "undecided", "opposes", "neutral"
 
 
 @pytest.mark.parametrize(
@@ -16,10 +16,10 @@ S, C, U, O, N = "supports", "conditional", "undecided", "opposes", "neutral"
         ([S, S, N], Position.SUPPORTS),
         ([S, C], Position.CONDITIONAL),
         ([C], Position.CONDITIONAL),
-        ([O], Position.OPPOSES),
-        ([O, U, N], Position.OPPOSES),
-        ([S, O], Position.MIXED),
-        ([C, O], Position.MIXED),
+        ([OPP], Position.OPPOSES),
+        ([OPP, U, N], Position.OPPOSES),
+        ([S, OPP], Position.MIXED),
+        ([C, OPP], Position.MIXED),
         ([U], Position.UNDECIDED),
         ([U, N], Position.UNDECIDED),
         ([S, U], Position.SUPPORTS),

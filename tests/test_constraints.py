@@ -176,3 +176,37 @@ def test_a_parent_meeting_with_meetings_inside_cannot_be_deleted():
     MeetingFactory(parent=visit)
     with pytest.raises(ProtectedError):
         visit.delete()
+
+
+def test_actor_kind_is_from_its_list():
+    actor = ActorFactory()
+    assert refused(type(actor).objects.filter(pk=actor.pk), kind="ghost")
+
+
+def test_source_date_precision_is_from_its_list():
+    source = SourceFactory()
+    assert refused(type(source).objects.filter(pk=source.pk), published_on_precision="week")
+
+
+def test_proposal_status_and_precision_are_from_their_lists():
+    proposal = ProposalFactory()
+    rows = type(proposal).objects.filter(pk=proposal.pk)
+    assert refused(rows, status="shelved")
+    assert refused(rows, proposed_on_precision="week")
+
+
+def test_a_statement_is_tagged_with_a_topic_once():
+    from positions.models import StatementTopic
+
+    statement = StatementFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StatementTopic.objects.create(statement=statement, topic=statement.topics.get())
+
+
+def test_party_and_topic_names_are_unique():
+    PartyFactory(code="RU", name="Russia")
+    TopicFactory(name="START")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Party.objects.create(code="RF", name="Russia")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Topic.objects.create(slug="start-2", name="START")

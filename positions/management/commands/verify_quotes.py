@@ -6,18 +6,26 @@ from positions.models import Source, Statement
 class Command(BaseCommand):
     help = (
         "Check that every statement's quote is exactly the source text at its offsets, with "
-        "matching context. Prints each mismatch and exits non-zero if there is any."
+        "matching context, and that its party is its actor's. Prints each mismatch and exits "
+        "non-zero if there is any."
     )
 
     def handle(self, *args, **options):
         checked = mismatched = 0
         # Source by source, so that each text is read once however many statements cite it.
         for source in Source.objects.order_by("pk").iterator(chunk_size=100):
-            statements = Statement.objects.filter(source=source).order_by("pk")
-            for statement in statements.only("quote", "start", "end", "prefix", "suffix"):
+            statements = (
+                Statement.objects.filter(source=source)
+                .select_related("actor")
+                .only("quote", "start", "end", "prefix", "suffix", "party", "actor__party")
+                .order_by("pk")
+            )
+            for statement in statements:
                 statement.source = source
                 checked += 1
                 problem = statement.anchor_problem()
+                if not problem and statement.party_id != statement.actor.party_id:
+                    problem = "its party is not its actor's party."
                 if problem:
                     mismatched += 1
                     self.stderr.write(f"statement {statement.pk} (source {source.pk}): {problem}")
