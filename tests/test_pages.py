@@ -62,7 +62,7 @@ def test_the_abm_treaty_row_shows_the_sides_diverging(client, seed):
     assert [cell.position for cell in abm.cells] == ["supports", "opposes"]
     assert abm.agreement == "diverge"
     assert rows["conventional-forces"].agreement == "no_data"
-    assert rows["terrorism-new-threats"].agreement == "one_side"
+    assert rows["heavy-bombers"].agreement == "one_side"
 
 
 def test_the_stance_map_labels_every_cell_in_words(client, seed):
@@ -357,9 +357,14 @@ def test_proposals_are_grouped_by_side_with_numbers_status_and_response(client, 
     html = response.content.decode()
     start_iii = html[html.index('id="proposal-ru-start-iii-1500-warheads"') :][:3000]
     assert "At most 1,500 warheads" in start_iii
-    assert "So far, Washington has kept silent" in start_iii
+    assert "No response yet." in start_iii
     bombers = html[html.index('id="proposal-ru-heavy-bombers-50"') :][:3000]
     assert "No response yet." in bombers
+    withdrawal = html[html.index('id="proposal-us-withdraw-from-abm-treaty"') :]
+    withdrawal = withdrawal[: withdrawal.index("</article>")]
+    assert "Rejects" in withdrawal
+    assert "We have no wish to withdraw from any treaty or agreement" in withdrawal
+    assert "No response yet." not in withdrawal
 
 
 def test_the_ceilings_chart_is_svg_with_a_text_alternative(client, seed):
@@ -504,6 +509,6 @@ def test_page_query_counts_are_bounded_and_do_not_grow_with_ten_times_the_data(c
     on_seed = {url: count_queries(client, url) for url in urls}
     assert max(on_seed.values()) <= 12, on_seed
     multiply_seed(9)
-    assert Statement.objects.count() == 10 * 63
+    assert Statement.objects.count() == 10 * 64
     on_ten_times = {url: count_queries(client, url) for url in urls}
     assert on_ten_times == on_seed, (on_seed, on_ten_times)
