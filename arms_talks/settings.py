@@ -159,6 +159,10 @@ if _database["ENGINE"] not in {
     raise ImproperlyConfigured(
         f"DATABASE_URL uses {_database['ENGINE']}; only sqlite:// and postgres:// are supported."
     )
+if not _database.get("NAME"):
+    raise ImproperlyConfigured(
+        f"DATABASE_URL={DATABASE_URL!r} names no database, e.g. postgres://user@host:5432/tracker"
+    )
 if _database["ENGINE"] == "django.db.backends.sqlite3":
     _database["CONN_MAX_AGE"] = 0
     _database["OPTIONS"] = {

@@ -39,6 +39,7 @@ class PartyAdmin(admin.ModelAdmin):
                 actor_count=Count("actors", distinct=True),
                 statement_count=Count("statements", distinct=True),
             )
+            .order_by(*Party._meta.ordering)
         )
 
     @admin.display(description="actors", ordering="actor_count")
@@ -61,7 +62,13 @@ class ActorAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "updated_at"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(statement_count=Count("statements"))
+        # Aggregation drops Meta.ordering; autocomplete pages need one.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(statement_count=Count("statements"))
+            .order_by(*Actor._meta.ordering)
+        )
 
     @admin.display(description="statements", ordering="statement_count")
     def statement_count(self, actor):
@@ -124,6 +131,7 @@ class SourceAdmin(admin.ModelAdmin):
             .get_queryset(request)
             .defer("text")
             .annotate(statement_count=Count("statements"), length=Length("text"))
+            .order_by(*Source._meta.ordering)
         )
 
     def get_readonly_fields(self, request, obj=None):
@@ -195,6 +203,7 @@ class TopicAdmin(admin.ModelAdmin):
                 statement_count=Count("statement_links", distinct=True),
                 proposal_count=Count("proposals", distinct=True),
             )
+            .order_by(*Topic._meta.ordering)
         )
 
     @admin.display(description="statements", ordering="statement_count")
@@ -381,7 +390,15 @@ class StatementAdmin(admin.ModelAdmin):
         pass
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer("source__text").prefetch_related("topics")
+        # The actor is in every statement's label, autocomplete results included; the
+        # changelist skips list_select_related once a queryset selects anything.
+        return (
+            super()
+            .get_queryset(request)
+            .select_related(*self.list_select_related)
+            .defer("source__text")
+            .prefetch_related("topics")
+        )
 
     @admin.display(description="quote", ordering="quote")
     def short_quote(self, statement):

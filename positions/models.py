@@ -143,7 +143,9 @@ class Party(models.Model):
         verbose_name_plural = "parties"
         constraints = [
             models.CheckConstraint(
-                condition=Q(code__regex=r"^[A-Z]{2,8}$"), name="party_code_upper_case"
+                condition=Q(code__regex=r"^[A-Z]{2,8}$"),
+                name="party_code_upper_case",
+                violation_error_message="A party code is 2 to 8 upper-case letters, e.g. RU.",
             ),
         ]
 

@@ -67,6 +67,7 @@ def test_database_url_selects_postgresql():
         ({"ALLOWED_HOSTS": " , "}, "ALLOWED_HOSTS is set but lists nothing"),
         ({"DATABASE_URL": "mysql://root@localhost/x"}, "only sqlite:// and postgres://"),
         ({"DATABASE_URL": "nonsense"}, "DATABASE_URL='nonsense' cannot be used"),
+        ({"DATABASE_URL": "postgres://"}, "names no database"),
         ({"DB_CONN_MAX_AGE": "forever"}, "DB_CONN_MAX_AGE='forever' is not a whole number"),
         ({"DB_CONN_MAX_AGE": "-1"}, "DB_CONN_MAX_AGE='-1' must be at least 0"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL='LOUD' is not a logging level"),
