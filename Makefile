@@ -13,13 +13,14 @@ export UV_PROJECT_ENVIRONMENT := .venv
 UV := $(or $(shell command -v uv 2>/dev/null),.uv/bin/uv)
 PY := .venv/bin/python
 
-.PHONY: help run test check lint format setup seed clean
+.PHONY: help run test check lint format setup seed clean browser-deps
 
 help:
 	@echo "make run     set up, load the seed data and serve on http://127.0.0.1:$(PORT)/"
 	@echo "make test    set up and run the whole test suite (SQLite, or DATABASE_URL)"
 	@echo "make check   Django checks, missing migrations and quote verification"
 	@echo "make lint    ruff check and format check"
+	@echo "make browser-deps  Chromium (apt) and tests/js tools (npm); make test does this itself"
 
 .uv/bin/uv:
 	python3 -m venv .uv
@@ -31,6 +32,37 @@ help:
 
 setup: .venv/.synced
 
+# What the browser tests and the HTML validation need besides Python: Debian's Chromium
+# (Playwright cannot download browsers here) and, from npm, axe-core and the Nu HTML
+# checker (vnu.jar, run with java). Quick and silent when everything is already there.
+CHROMIUM := /usr/bin/chromium
+JS_STAMP := tests/js/node_modules/.installed
+
+browser-deps: $(CHROMIUM) $(JS_STAMP)
+
+$(CHROMIUM):
+	@echo "Installing Debian's Chromium for the browser tests..."
+	if [ "$$(id -u)" != 0 ]; then
+		echo "$(CHROMIUM) is missing; install it as root: apt-get install -y chromium" >&2
+		exit 1
+	fi
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+	test -x $@
+
+# --ignore-scripts: vnu-jar's postinstall would try to download a JDK; java comes from the machine.
+$(JS_STAMP): tests/js/package.json $(wildcard tests/js/package-lock.json)
+	@for tool in node npm java; do
+		command -v $$tool >/dev/null || { echo "$$tool is missing; the browser tests need node, npm and java (17+)." >&2; exit 1; }
+	done
+	cd tests/js
+	if [ -f package-lock.json ]; then
+		npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	else
+		npm install --ignore-scripts --no-audit --no-fund --loglevel=error
+	fi
+	touch node_modules/.installed
+
 seed: setup
 	@$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_seed
@@ -40,7 +72,7 @@ run: seed
 	echo "Serving the tracker on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
 	$(PY) manage.py runserver "127.0.0.1:$(PORT)"
 
-test: setup
+test: setup browser-deps
 	@$(PY) -m pytest
 
 check: setup
@@ -59,4 +91,4 @@ format: setup
 	$(PY) -m ruff check --fix .
 
 clean:
-	rm -rf .venv .uv .pytest_cache .ruff_cache staticfiles
+	rm -rf .venv .uv .pytest_cache .ruff_cache staticfiles test-results tests/js/node_modules
