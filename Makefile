@@ -13,7 +13,7 @@ export UV_PROJECT_ENVIRONMENT := .venv
 UV := $(or $(shell command -v uv 2>/dev/null),.uv/bin/uv)
 PY := .venv/bin/python
 
-.PHONY: help run test check lint format setup seed clean browser-deps
+.PHONY: help run test check lint format setup production-setup seed clean browser-deps
 
 help:
 	@echo "make run     set up, load the seed data and serve on http://127.0.0.1:$(PORT)/"
@@ -31,6 +31,11 @@ help:
 	touch $@
 
 setup: .venv/.synced
+
+# For a production host: the locked dependencies without the development tools.
+production-setup: | $(UV)
+	$(UV) sync --frozen --no-dev --quiet
+	rm -f .venv/.synced  # so that make test installs the dev tools again
 
 # What the browser tests and the HTML validation need besides Python: Debian's Chromium
 # (Playwright cannot download browsers here) and, from npm, axe-core and the Nu HTML

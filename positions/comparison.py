@@ -6,7 +6,7 @@ The dashboard and the API both call ``compare()``, so the page and the data alwa
 the same thing. It is a module of its own rather than a QuerySet method because it joins
 topics, parties, statements and proposals into one structure.
 
-The rule (documented in docs/codebook.md, "Agreement"):
+The rule (docs/codebook.md, "Agreement", says the same for readers):
 
 A side's position on a topic is summarised from the stances of its statements on that
 topic (the author's analysis never counts, neutral statements take no position):

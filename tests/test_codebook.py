@@ -70,3 +70,23 @@ def test_each_proposal_stance_example_is_a_seed_statement_with_that_stance(seede
             continue
         statements = Statement.objects.filter(quote=example(cells), proposal_stance=value)
         assert statements.count() == 1, example(cells)
+
+
+def test_the_agreement_examples_are_what_the_seed_gives(seeded):
+    from positions.comparison import compare
+    from positions.models import Party, Topic
+
+    rows = {
+        row.topic.slug: row
+        for row in compare(Statement.objects.all(), Topic.objects.all(), Party.objects.all())
+    }
+    section = CODEBOOK.split("## Agreement\n", 1)[1]
+    assert "**Diverge**" in section and rows["abm-treaty"].agreement == "diverge"
+    assert [c.position for c in rows["abm-treaty"].cells] == ["supports", "opposes"]
+    assert rows["strategic-reductions"].agreement == "partly_agree"
+    assert [c.position for c in rows["strategic-reductions"].cells] == [
+        "supports",
+        "conditional",
+    ]
+    assert rows["heavy-bombers"].agreement == "one_side"
+    assert rows["terrorism-new-threats"].agreement == "no_data"
