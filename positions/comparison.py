@@ -181,3 +181,25 @@ def compare(statements, topics, parties, proposals=None):
             )
         )
     return rows
+
+
+# Filters that proposals have no equivalent for: while one is on, proposals are hidden.
+STATEMENT_ONLY_FILTERS = {"stance", "kind", "q"}
+
+
+def filtered_proposals(active):
+    """The proposals that match the dashboard's filters, or None to hide them."""
+    if STATEMENT_ONLY_FILTERS & active.keys():
+        return Proposal.objects.none()
+    proposals = Proposal.objects.all()
+    if "actor" in active:
+        proposals = proposals.filter(actor=active["actor"])
+    if "meeting" in active:
+        proposals = proposals.filter(meeting=active["meeting"])
+    if "proposal" in active:
+        proposals = proposals.filter(pk=active["proposal"].pk)
+    if "since" in active:
+        proposals = proposals.filter(proposed_on__gte=active["since"])
+    if "until" in active:
+        proposals = proposals.filter(proposed_on__lte=active["until"])
+    return proposals

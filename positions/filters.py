@@ -7,10 +7,14 @@ from django.db.models import Q
 
 from positions.models import (
     Actor,
+    ActorKind,
     AttributionKind,
     Meeting,
+    MeetingKind,
+    MeetingStatus,
     Party,
     Proposal,
+    ProposalStatus,
     Stance,
     Statement,
     Topic,
@@ -116,3 +120,68 @@ class StatementFilter(django_filters.FilterSet):
             for name, value in self.form.cleaned_data.items()
             if value not in (None, "", [])
         }
+
+
+class ProposalFilter(django_filters.FilterSet):
+    party = django_filters.ModelChoiceFilter(to_field_name="code", queryset=Party.objects.all())
+    topic = django_filters.ModelChoiceFilter(
+        field_name="topics", to_field_name="slug", queryset=Topic.objects.all()
+    )
+    actor = django_filters.ModelChoiceFilter(queryset=Actor.objects.all())
+    meeting = django_filters.ModelChoiceFilter(queryset=Meeting.objects.all())
+    status = django_filters.ChoiceFilter(choices=ProposalStatus.choices)
+    since = django_filters.DateFilter(field_name="proposed_on", lookup_expr="gte")
+    until = django_filters.DateFilter(field_name="proposed_on", lookup_expr="lte")
+    q = SearchFilter(method="search")
+
+    class Meta:
+        model = Proposal
+        fields = []
+        form = StatementFilterForm
+
+    def search(self, queryset, name, value):
+        condition = Q()
+        for word in value.split():
+            condition &= Q(title__icontains=word) | Q(description__icontains=word)
+        return queryset.filter(condition)
+
+
+class MeetingFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=MeetingStatus.choices)
+    kind = django_filters.ChoiceFilter(choices=MeetingKind.choices)
+    parent = django_filters.ModelChoiceFilter(queryset=Meeting.objects.all())
+    participant = django_filters.ModelChoiceFilter(
+        field_name="participants", queryset=Actor.objects.all()
+    )
+    since = django_filters.DateFilter(field_name="starts_on", lookup_expr="gte")
+    until = django_filters.DateFilter(field_name="starts_on", lookup_expr="lte")
+    q = SearchFilter(method="search")
+
+    class Meta:
+        model = Meeting
+        fields = []
+        form = StatementFilterForm
+
+    def search(self, queryset, name, value):
+        condition = Q()
+        for word in value.split():
+            condition &= (
+                Q(title__icontains=word) | Q(summary__icontains=word) | Q(location__icontains=word)
+            )
+        return queryset.filter(condition)
+
+
+class ActorFilter(django_filters.FilterSet):
+    party = django_filters.ModelChoiceFilter(to_field_name="code", queryset=Party.objects.all())
+    kind = django_filters.ChoiceFilter(choices=ActorKind.choices)
+    q = SearchFilter(method="search")
+
+    class Meta:
+        model = Actor
+        fields = []
+
+    def search(self, queryset, name, value):
+        condition = Q()
+        for word in value.split():
+            condition &= Q(name__icontains=word) | Q(role__icontains=word)
+        return queryset.filter(condition)

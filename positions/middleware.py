@@ -1,4 +1,6 @@
-from django.http import HttpResponseBadRequest
+from django.http import HttpResponseBadRequest, JsonResponse
+
+MESSAGE = "The request's query string contains a NUL character, which no search or filter can use."
 
 
 class RejectNulMiddleware:
@@ -17,9 +19,7 @@ class RejectNulMiddleware:
             "\x00" in key or any("\x00" in value for value in values)
             for key, values in request.GET.lists()
         ):
-            return HttpResponseBadRequest(
-                "The request's query string contains a NUL character, which no search or "
-                "filter can use.",
-                content_type="text/plain; charset=utf-8",
-            )
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": MESSAGE}, status=400)
+            return HttpResponseBadRequest(MESSAGE, content_type="text/plain; charset=utf-8")
         return self.get_response(request)

@@ -119,7 +119,58 @@ def choices_constraint(field, choices, name):
     return models.CheckConstraint(condition=Q(**{f"{field}__in": choices.values}), name=name)
 
 
-class Timestamped(models.Model):
+class StaleVersion(Exception):
+    """The record changed since the version an edit was based on."""
+
+    def __init__(self, current):
+        super().__init__(f"The record has changed since; it is now at version {current}.")
+        self.current = current
+
+
+class Versioned(models.Model):
+    """
+    A version number, raised by every save, so that an edit can say which version it was
+    based on and be refused if someone else saved in between (see save_if_version).
+    """
+
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, update_fields=None, **kwargs):
+        if self._state.adding:
+            self.version = 1
+        else:
+            # Raised by the database, so that two saves of one version cannot both end on
+            # the same number.
+            self.version = F("version") + 1
+            if update_fields is not None:
+                update_fields = {*update_fields, "version"}
+        super().save(*args, update_fields=update_fields, **kwargs)
+        if hasattr(self.version, "resolve_expression"):
+            self.refresh_from_db(fields=["version"])
+
+    def save_if_version(self, expected, **kwargs):
+        """
+        Save, unless the stored record is no longer at version ``expected``: then raise
+        StaleVersion and change nothing. The check and the write happen in one transaction,
+        and the check's UPDATE locks the row until the write commits.
+        """
+        with transaction.atomic():
+            rows = type(self)._base_manager.filter(pk=self.pk, version=expected)
+            if not models.QuerySet.update(rows, version=expected):
+                current = (
+                    type(self)
+                    ._base_manager.filter(pk=self.pk)
+                    .values_list("version", flat=True)
+                    .first()
+                )
+                raise StaleVersion(current)
+            self.save(**kwargs)
+
+
+class Timestamped(Versioned):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -127,7 +178,7 @@ class Timestamped(models.Model):
         abstract = True
 
 
-class Party(models.Model):
+class Party(Versioned):
     """A side in the talks."""
 
     code = models.CharField(
@@ -302,6 +353,8 @@ class Source(Timestamped):
 
     def clean(self):
         self.validate_text()
+        if self.pk:
+            self.check_statements_still_anchor()
         duplicate = (
             Source.objects.filter(sha256=self.text_hash(self.text)).exclude(pk=self.pk).first()
         )
@@ -400,7 +453,7 @@ class Segment:
     starting: list = field(default_factory=list)
 
 
-class Topic(models.Model):
+class Topic(Versioned):
     """An issue under discussion, phrased so that a stance on it has a direction."""
 
     slug = models.SlugField(max_length=100, unique=True)

@@ -4,7 +4,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from positions import charts
-from positions.comparison import compare
+from positions.comparison import STATEMENT_ONLY_FILTERS, compare, filtered_proposals
 from positions.filters import StatementFilter
 from positions.models import (
     Actor,
@@ -17,27 +17,6 @@ from positions.models import (
 )
 
 CELL_LIMIT = 4  # statements shown per dashboard cell before "all N statements"
-
-# Filters that proposals have no equivalent for: while one is on, proposals are hidden.
-STATEMENT_ONLY_FILTERS = {"stance", "kind", "q"}
-
-
-def filtered_proposals(active):
-    """The proposals that match the dashboard's filters, or None to hide them."""
-    if STATEMENT_ONLY_FILTERS & active.keys():
-        return Proposal.objects.none()
-    proposals = Proposal.objects.all()
-    if "actor" in active:
-        proposals = proposals.filter(actor=active["actor"])
-    if "meeting" in active:
-        proposals = proposals.filter(meeting=active["meeting"])
-    if "proposal" in active:
-        proposals = proposals.filter(pk=active["proposal"].pk)
-    if "since" in active:
-        proposals = proposals.filter(proposed_on__gte=active["since"])
-    if "until" in active:
-        proposals = proposals.filter(proposed_on__lte=active["until"])
-    return proposals
 
 
 @require_GET

@@ -1,0 +1,575 @@
+"""
+REST API v1. Reads are public; writes need an editor's model permissions; every update
+names the version it was based on (If-Match), and nothing is saved over a newer one.
+"""
+
+import csv
+import re
+
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.db.models.deletion import ProtectedError
+from django.http import StreamingHttpResponse
+from django.urls import reverse
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, filters, permissions, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from positions.comparison import compare, filtered_proposals
+from positions.filters import ActorFilter, MeetingFilter, ProposalFilter, StatementFilter
+from positions.models import (
+    Actor,
+    Meeting,
+    Party,
+    Proposal,
+    Source,
+    StaleVersion,
+    Statement,
+    Topic,
+)
+from positions.rest import MAX_PAGE_SIZE, Conflict, PreconditionFailed, PreconditionRequired
+from positions.serializers import (
+    ActorSerializer,
+    MeetingSerializer,
+    PartySerializer,
+    ProposalSerializer,
+    SourceDetailSerializer,
+    SourceSerializer,
+    StatementSerializer,
+    TopicSerializer,
+)
+
+
+class StrictOrderingFilter(filters.OrderingFilter):
+    """Ordering by an allowlist; an unknown field is a 400, not silently ignored."""
+
+    def get_ordering(self, request, queryset, view):
+        raw = request.query_params.get(self.ordering_param)
+        if not raw:
+            return self.get_default_ordering(view)
+        allowed = {name for name, _ in self.get_valid_fields(queryset, view, {"request": request})}
+        fields = [term.strip() for term in raw.split(",")]
+        unknown = [term for term in fields if term.lstrip("-") not in allowed]
+        if unknown:
+            raise exceptions.ValidationError(
+                {
+                    self.ordering_param: [
+                        f"Cannot order by {', '.join(unknown)}; use one of "
+                        f"{', '.join(sorted(allowed))}, with - for descending."
+                    ]
+                }
+            )
+        return fields + ["pk"]
+
+
+# Versions
+
+
+ETAG = re.compile(r'^(?:W/)?"(\d+)"$')
+
+
+def etag(obj):
+    return f'"{obj.version}"'
+
+
+class VersionedModelViewSet(viewsets.ModelViewSet):
+    """
+    Updates need If-Match with the ETag (the version) the change is based on: without it,
+    428; with an older one, 412 and the current record. Deleting a record that statements
+    cite answers 409.
+    """
+
+    permission_classes = [permissions.DjangoModelPermissionsOrAnonReadOnly]
+    filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
+
+    def expected_version(self):
+        header = self.request.headers.get("If-Match")
+        if header is None:
+            raise PreconditionRequired()
+        match = ETAG.match(header.strip())
+        if not match:
+            raise exceptions.ValidationError(
+                {"If-Match": ['Give one version as a quoted number, e.g. "3".']}
+            )
+        return int(match.group(1))
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if self.action in ("update", "partial_update"):
+            context["expected_version"] = self.expected_version()
+        return context
+
+    def retrieve(self, request, *args, **kwargs):
+        response = super().retrieve(request, *args, **kwargs)
+        response["ETag"] = f'"{response.data["version"]}"'
+        return response
+
+    def create(self, request, *args, **kwargs):
+        response = super().create(request, *args, **kwargs)
+        response["ETag"] = f'"{response.data["version"]}"'
+        return response
+
+    def update(self, request, *args, **kwargs):
+        self.expected_version()  # 428 before any validation work
+        try:
+            response = super().update(request, *args, **kwargs)
+        except StaleVersion as stale:
+            current = self.get_serializer(self.get_object()).data
+            raise PreconditionFailed(
+                {
+                    "detail": (
+                        f"Someone saved this record after the version you edited; it is now "
+                        f"at version {stale.current}. Re-read it, reapply your change and "
+                        "send it with the new ETag."
+                    ),
+                    "current": current,
+                }
+            ) from stale
+        instance = self.get_object()
+        response.data = self.get_serializer(instance).data
+        response["ETag"] = etag(instance)
+        return response
+
+    def perform_destroy(self, instance):
+        header = self.request.headers.get("If-Match")
+        if header is not None:
+            match = ETAG.match(header.strip())
+            if not match or int(match.group(1)) != instance.version:
+                raise PreconditionFailed(
+                    f"This record is at version {instance.version}, not the one you sent."
+                )
+        try:
+            instance.delete()
+        except ProtectedError as error:
+            cited_by = {}
+            for obj in error.protected_objects:
+                name = obj._meta.verbose_name_plural
+                cited_by[name] = cited_by.get(name, 0) + 1
+            listing = ", ".join(f"{count} {name}" for name, count in cited_by.items())
+            raise Conflict(
+                f"{instance} cannot be deleted: {listing} refer to it. Change or delete them "
+                "first."
+            ) from error
+
+
+# Exports
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value):
+    """Spreadsheets run a cell that starts like a formula; an apostrophe stops that."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+class Echo:
+    def write(self, value):
+        return value
+
+
+def csv_response(filename, header, rows):
+    writer = csv.writer(Echo())
+
+    def lines():
+        yield writer.writerow(header)
+        for row in rows:
+            yield writer.writerow([safe_cell(value) for value in row])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+ANNOTATION_CONTEXT = "http://www.w3.org/ns/anno.jsonld"
+
+
+def annotation(statement, request):
+    """A statement as a W3C Web Annotation whose target is the exact span of its source."""
+    topics = [topic.slug for topic in statement.topics.all()]
+    side = statement.party.name if statement.party_id else "no side (the author's analysis)"
+    description = (
+        f"{statement.actor.name} ({side}): {statement.get_kind_display().lower()}, "
+        f"stance {statement.get_stance_display().lower()}"
+    )
+    return {
+        "@context": ANNOTATION_CONTEXT,
+        "id": request.build_absolute_uri(statement.get_absolute_url()),
+        "type": "Annotation",
+        "motivation": "describing",
+        "created": statement.created_at.isoformat(),
+        "modified": statement.updated_at.isoformat(),
+        "body": [
+            {
+                "type": "TextualBody",
+                "purpose": "describing",
+                "value": description,
+                "format": "text/plain",
+                "language": "en",
+            },
+            *({"type": "TextualBody", "purpose": "tagging", "value": slug} for slug in topics),
+        ],
+        "target": {
+            "source": request.build_absolute_uri(
+                reverse("positions:source-detail", args=[statement.source_id])
+            ),
+            "selector": [
+                {
+                    "type": "TextQuoteSelector",
+                    "exact": statement.quote,
+                    "prefix": statement.prefix,
+                    "suffix": statement.suffix,
+                },
+                {
+                    "type": "TextPositionSelector",
+                    "start": statement.start,
+                    "end": statement.end,
+                },
+            ],
+        },
+    }
+
+
+# Resources
+
+
+class PartyViewSet(VersionedModelViewSet):
+    """The sides in the talks."""
+
+    queryset = Party.objects.all()
+    serializer_class = PartySerializer
+    ordering_fields = ["code", "name", "sort_order"]
+
+
+class ActorViewSet(VersionedModelViewSet):
+    """People and institutions, with their party and role as the source states it."""
+
+    queryset = Actor.objects.select_related("party")
+    serializer_class = ActorSerializer
+    filterset_class = ActorFilter
+    ordering_fields = ["name", "slug", "id"]
+
+
+class TopicViewSet(VersionedModelViewSet):
+    """The issues; each description says what "supports" means on it."""
+
+    queryset = Topic.objects.all()
+    serializer_class = TopicSerializer
+    ordering_fields = ["sort_order", "name", "slug"]
+
+
+class SourceViewSet(VersionedModelViewSet):
+    """Sources; the full text (the snapshot quotes anchor to) is in the detail only."""
+
+    queryset = Source.objects.all()
+    ordering_fields = ["published_on", "title", "id"]
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        return queryset.defer("text") if self.action == "list" else queryset
+
+    def get_serializer_class(self):
+        return SourceSerializer if self.action == "list" else SourceDetailSerializer
+
+
+STATEMENT_CSV_HEADER = [
+    "id",
+    "url",
+    "actor",
+    "actor_role",
+    "party",
+    "topics",
+    "quote",
+    "start",
+    "end",
+    "stance",
+    "kind",
+    "stated_on",
+    "stated_on_precision",
+    "meeting",
+    "proposal",
+    "proposal_stance",
+    "source_id",
+    "source_title",
+]
+
+
+class StatementViewSet(VersionedModelViewSet):
+    """Who said what, verbatim, with its place in the source."""
+
+    serializer_class = StatementSerializer
+    filterset_class = StatementFilter
+    ordering_fields = ["stated_on", "id", "start", "created_at", "updated_at"]
+    ordering = ["stated_on", "source_id", "start", "id"]
+
+    def get_queryset(self):
+        return (
+            Statement.objects.select_related("actor__party", "party", "proposal", "source")
+            .defer("source__text")
+            .prefetch_related(
+                Prefetch("topics", queryset=Topic.objects.only("slug", "sort_order", "name"))
+            )
+        )
+
+    @extend_schema(responses={(200, "text/csv"): str})
+    @action(detail=False, url_path="csv", pagination_class=None)
+    def export_csv(self, request):
+        """The filtered statements as CSV (formula-like cells are prefixed with ')."""
+        statements = self.filter_queryset(self.get_queryset()).select_related("meeting")
+        rows = (
+            [
+                s.pk,
+                request.build_absolute_uri(s.get_absolute_url()),
+                s.actor.name,
+                s.actor.role,
+                s.party.code if s.party_id else "",
+                " ".join(t.slug for t in s.topics.all()),
+                s.quote,
+                s.start,
+                s.end,
+                s.stance,
+                s.kind,
+                s.stated_on,
+                s.stated_on_precision,
+                s.meeting.title if s.meeting_id else "",
+                s.proposal.title if s.proposal_id else "",
+                s.proposal_stance,
+                s.source_id,
+                s.source.title,
+            ]
+            for s in statements.iterator(chunk_size=1000)
+        )
+        return csv_response("statements.csv", STATEMENT_CSV_HEADER, rows)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("page", int, description="Page of the collection")],
+        responses={(200, "application/ld+json"): dict},
+    )
+    @action(detail=False, url_path="annotations", pagination_class=None)
+    def annotations(self, request):
+        """The filtered statements as W3C Web Annotations (JSON-LD), a page at a time."""
+        statements = self.filter_queryset(self.get_queryset())
+        paginator = Paginator(statements, MAX_PAGE_SIZE)
+        raw = request.query_params.get("page", "1")
+        if not raw.isdigit() or not 1 <= int(raw) <= max(paginator.num_pages, 1):
+            raise exceptions.ValidationError(
+                {"page": [f"Give a page from 1 to {max(paginator.num_pages, 1)}."]}
+            )
+        page = paginator.page(int(raw))
+        base = request.build_absolute_uri(request.path)
+        query = request.query_params.copy()
+
+        def page_url(number):
+            query["page"] = number
+            return f"{base}?{query.urlencode()}"
+
+        collection = query.copy()
+        collection.pop("page", None)
+        data = {
+            "@context": ANNOTATION_CONTEXT,
+            "id": page_url(page.number),
+            "type": "AnnotationPage",
+            "partOf": {
+                "id": f"{base}?{collection.urlencode()}" if collection else base,
+                "type": "AnnotationCollection",
+                "total": paginator.count,
+            },
+            "startIndex": page.start_index() - 1 if paginator.count else 0,
+            "items": [annotation(statement, request) for statement in page],
+        }
+        if page.has_next():
+            data["next"] = page_url(page.next_page_number())
+        if page.has_previous():
+            data["prev"] = page_url(page.previous_page_number())
+        return Response(data, content_type=f'application/ld+json; profile="{ANNOTATION_CONTEXT}"')
+
+
+class ProposalViewSet(VersionedModelViewSet):
+    """What each side put forward, with its numbers, status and the responses to it."""
+
+    serializer_class = ProposalSerializer
+    filterset_class = ProposalFilter
+    ordering_fields = ["proposed_on", "title", "id", "status"]
+
+    def get_queryset(self):
+        responses = Statement.objects.select_related("party").only(
+            "proposal_id", "party__code", "proposal_stance"
+        )
+        return Proposal.objects.select_related("party").prefetch_related(
+            "parameters",
+            Prefetch("topics", queryset=Topic.objects.only("slug")),
+            Prefetch("statements", queryset=responses),
+        )
+
+    @extend_schema(responses={(200, "text/csv"): str})
+    @action(detail=False, url_path="csv", pagination_class=None)
+    def export_csv(self, request):
+        """The filtered proposals as CSV, one row per number (or one row if none)."""
+        header = [
+            "id",
+            "slug",
+            "title",
+            "party",
+            "status",
+            "proposed_on",
+            "topics",
+            "quantity",
+            "limit",
+            "value",
+            "unit",
+            "applies_to",
+        ]
+
+        def rows():
+            for proposal in self.filter_queryset(self.get_queryset()):
+                common = [
+                    proposal.pk,
+                    proposal.slug,
+                    proposal.title,
+                    proposal.party.code,
+                    proposal.status,
+                    proposal.proposed_on,
+                    " ".join(t.slug for t in proposal.topics.all()),
+                ]
+                parameters = list(proposal.parameters.all())
+                if not parameters:
+                    yield common + ["", "", "", "", ""]
+                for p in parameters:
+                    yield common + [p.quantity, p.limit, p.value, p.unit, p.applies_to]
+
+        return csv_response("proposals.csv", header, rows())
+
+
+class MeetingViewSet(VersionedModelViewSet):
+    """Meetings held or announced, nested by parent, with planned and actual duration."""
+
+    serializer_class = MeetingSerializer
+    filterset_class = MeetingFilter
+    ordering_fields = ["starts_on", "title", "id"]
+
+    def get_queryset(self):
+        return Meeting.objects.prefetch_related(Prefetch("participants", Actor.objects.only("id")))
+
+    @extend_schema(responses={(200, "text/csv"): str})
+    @action(detail=False, url_path="csv", pagination_class=None)
+    def export_csv(self, request):
+        """The filtered meetings as CSV."""
+        header = [
+            "id",
+            "slug",
+            "title",
+            "kind",
+            "status",
+            "starts_on",
+            "ends_on",
+            "date_precision",
+            "location",
+            "parent",
+            "planned_minutes",
+            "actual_minutes",
+            "participants",
+            "summary",
+        ]
+        meetings = self.filter_queryset(self.get_queryset()).select_related("parent")
+        rows = (
+            [
+                m.pk,
+                m.slug,
+                m.title,
+                m.kind,
+                m.status,
+                m.starts_on,
+                m.ends_on,
+                m.date_precision,
+                m.location,
+                m.parent.slug if m.parent_id else "",
+                m.planned_minutes,
+                m.actual_minutes,
+                " ".join(str(a.pk) for a in m.participants.all()),
+                m.summary,
+            ]
+            for m in meetings
+        )
+        return csv_response("meetings.csv", header, rows)
+
+
+class ComparisonView(APIView):
+    """
+    Per topic and per party, the statements and proposals, each side's position and the
+    agreement label: the dashboard's data, computed by the same code.
+    """
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(name, str, description=str(f.label or name))
+            for name, f in StatementFilter.base_filters.items()
+        ],
+        responses={200: dict},
+    )
+    def get(self, request):
+        filterset = StatementFilter(request.query_params, queryset=Statement.objects.all())
+        if not filterset.is_valid():
+            raise exceptions.ValidationError(filterset.errors)
+        active = filterset.active
+        topics = [active["topic"]] if "topic" in active else list(Topic.objects.all())
+        parties = [active["party"]] if "party" in active else list(Party.objects.all())
+        rows = compare(filterset.qs, topics, parties, proposals=filtered_proposals(active))
+
+        def statement(s):
+            return {
+                "id": s.pk,
+                "actor": {"id": s.actor_id, "name": s.actor.name},
+                "quote": s.quote,
+                "stance": s.stance,
+                "kind": s.kind,
+                "stated_on": s.stated_on,
+                "stated_on_precision": s.stated_on_precision,
+                "meeting": s.meeting_id,
+                "proposal": s.proposal_id,
+                "url": request.build_absolute_uri(s.get_absolute_url()),
+            }
+
+        def proposal(p):
+            return {
+                "id": p.pk,
+                "title": p.title,
+                "status": p.status,
+                "parameters": [
+                    {
+                        "quantity": x.quantity,
+                        "limit": x.limit,
+                        "value": x.value,
+                        "unit": x.unit,
+                        "applies_to": x.applies_to,
+                    }
+                    for x in p.parameters.all()
+                ],
+            }
+
+        return Response(
+            {
+                "topics": [
+                    {
+                        "topic": {"slug": row.topic.slug, "name": row.topic.name},
+                        "agreement": row.agreement,
+                        "parties": [
+                            {
+                                "party": cell.party.code,
+                                "position": cell.position,
+                                "statements": [statement(s) for s in cell.statements],
+                                "proposals": [proposal(p) for p in cell.proposals],
+                            }
+                            for cell in row.cells
+                        ],
+                        "analysis": [statement(s) for s in row.analysis],
+                    }
+                    for row in rows
+                ]
+            }
+        )

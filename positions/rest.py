@@ -1,0 +1,89 @@
+"""
+The API's ground rules, kept apart from the views because the settings name them and
+DRF imports them while its own views module is still loading.
+"""
+
+import io
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from rest_framework import exceptions, pagination, parsers, status
+
+MAX_PAGE_SIZE = 500
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
+
+
+class PreconditionRequired(exceptions.APIException):
+    status_code = 428
+    default_detail = (
+        "Send the version your change is based on in an If-Match header, e.g. "
+        'If-Match: "3" (the ETag of the record you read).'
+    )
+    default_code = "precondition_required"
+
+
+class PreconditionFailed(exceptions.APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_code = "precondition_failed"
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+def exception_handler(error, context):
+    """DRF's, plus JSON answers for the errors Django itself raises on a bad body."""
+    from rest_framework.views import exception_handler as drf_exception_handler
+
+    if isinstance(error, RecursionError):
+        error = exceptions.ParseError("The JSON is nested too deeply.")
+    elif isinstance(error, RequestDataTooBig):
+        error = PayloadTooLarge(
+            f"The request body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+        )
+    return drf_exception_handler(error, context)
+
+
+class BoundedJSONParser(parsers.JSONParser):
+    """JSON with a size limit and a depth limit that answer 413 and 400, never a 500."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        request = (parser_context or {}).get("request")
+        declared = request.META.get("CONTENT_LENGTH") if request is not None else None
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise PayloadTooLarge(f"The request body is over {limit} bytes.")
+        body = stream.read(limit + 1) if stream is not None else b""
+        if len(body) > limit:
+            raise PayloadTooLarge(f"The request body is over {limit} bytes.")
+        try:
+            return super().parse(io.BytesIO(body), media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("The JSON is nested too deeply.") from None
+
+
+# Paging and ordering
+
+
+class StrictPagination(pagination.PageNumberPagination):
+    """50 a page by default, up to 500 with ?page_size=; anything else is a 400."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = MAX_PAGE_SIZE
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+            raise exceptions.ValidationError(
+                {"page_size": [f"Give a whole number from 1 to {self.max_page_size}."]}
+            )
+        return int(raw)
