@@ -5,6 +5,7 @@ from django.db.models.functions import Length
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from positions.forms import VersionedModelForm
 from positions.models import (
     Actor,
     Meeting,
@@ -27,6 +28,7 @@ class PositionsAdminMedia:
 
 @admin.register(Party)
 class PartyAdmin(admin.ModelAdmin):
+    form = VersionedModelForm
     list_display = ["code", "name", "sort_order", "actor_count", "statement_count"]
     list_editable = ["sort_order"]
     search_fields = ["code", "name"]
@@ -53,6 +55,7 @@ class PartyAdmin(admin.ModelAdmin):
 
 @admin.register(Actor)
 class ActorAdmin(admin.ModelAdmin):
+    form = VersionedModelForm
     list_display = ["name", "honorific_prefix", "party", "kind", "role", "statement_count"]
     list_filter = ["party", "kind"]
     list_select_related = ["party"]
@@ -75,7 +78,7 @@ class ActorAdmin(admin.ModelAdmin):
         return actor.statement_count
 
 
-class SourceForm(forms.ModelForm):
+class SourceForm(VersionedModelForm):
     # Django 6 makes https the default scheme of a URL typed without one; choose it now.
     url = forms.URLField(label="URL", max_length=500, required=False, assume_scheme="https")
     # Never strip: quotes anchor to this exact text.
@@ -190,6 +193,7 @@ class SourceAdmin(admin.ModelAdmin):
 
 @admin.register(Topic)
 class TopicAdmin(admin.ModelAdmin):
+    form = VersionedModelForm
     list_display = ["name", "slug", "sort_order", "statement_count", "proposal_count"]
     list_editable = ["sort_order"]
     search_fields = ["name", "slug", "description"]
@@ -231,6 +235,7 @@ class ChildMeetingInline(admin.TabularInline):
 
 @admin.register(Meeting)
 class MeetingAdmin(admin.ModelAdmin):
+    form = VersionedModelForm
     list_display = [
         "title",
         "kind",
@@ -281,6 +286,7 @@ class ResponseInline(admin.TabularInline):
 
 @admin.register(Proposal)
 class ProposalAdmin(admin.ModelAdmin):
+    form = VersionedModelForm
     list_display = ["title", "party", "status", "numbers", "actor", "meeting", "proposed"]
     list_filter = ["party", "status", "topics", "meeting"]
     list_select_related = ["party", "actor", "meeting"]
@@ -314,7 +320,7 @@ class StatementTopicInline(admin.TabularInline):
     verbose_name_plural = "topics"
 
 
-class StatementForm(forms.ModelForm):
+class StatementForm(VersionedModelForm):
     # Quotes are stored exactly as published: no stripping, no normalising.
     quote = forms.CharField(
         strip=False,
@@ -374,7 +380,18 @@ class StatementAdmin(admin.ModelAdmin):
     autocomplete_fields = ["actor", "source", "meeting", "proposal"]
     readonly_fields = ["quote_in_context", "party", "prefix", "suffix", "created_at", "updated_at"]
     fieldsets = [
-        (None, {"fields": ["source", "quote", ("start", "end"), "quote_in_context"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "source",
+                    "quote",
+                    ("start", "end"),
+                    "quote_in_context",
+                    ("based_on_version", "based_on_values"),
+                ]
+            },
+        ),
         ("Who and how", {"fields": ["actor", "party", "kind", "stance"]}),
         ("When and where", {"fields": [("stated_on", "stated_on_precision"), "meeting"]}),
         ("Proposal", {"fields": ["proposal", "proposal_stance"]}),
