@@ -141,15 +141,17 @@ class Versioned(models.Model):
     def save(self, *args, update_fields=None, **kwargs):
         if self._state.adding:
             self.version = 1
-        else:
-            # Raised by the database, so that two saves of one version cannot both end on
-            # the same number.
-            self.version = F("version") + 1
+            return super().save(*args, update_fields=update_fields, **kwargs)
+        with transaction.atomic():
+            # Raised in the database, and read back under the row lock that raise takes,
+            # so that two saves never end on the same number; the instance holds a plain
+            # number throughout, for whatever reads it on post_save.
+            rows = type(self)._base_manager.filter(pk=self.pk)
+            models.QuerySet.update(rows, version=F("version") + 1)
+            self.version = rows.values_list("version", flat=True).get()
             if update_fields is not None:
                 update_fields = {*update_fields, "version"}
-        super().save(*args, update_fields=update_fields, **kwargs)
-        if hasattr(self.version, "resolve_expression"):
-            self.refresh_from_db(fields=["version"])
+            super().save(*args, update_fields=update_fields, **kwargs)
 
     def save_if_version(self, expected, **kwargs):
         """
