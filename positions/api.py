@@ -7,6 +7,7 @@ import csv
 import re
 
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Prefetch
 from django.db.models.deletion import ProtectedError
 from django.http import StreamingHttpResponse
@@ -15,19 +16,36 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, filters, permissions, viewsets
 from rest_framework.decorators import action
+from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from positions.comparison import compare, filtered_proposals
-from positions.filters import ActorFilter, MeetingFilter, ProposalFilter, StatementFilter
+from positions.comparison import (
+    STATEMENT_ONLY_FILTERS,
+    Agreement,
+    Position,
+    compare,
+    filtered_proposals,
+)
+from positions.filters import (
+    NO_MATCH,
+    ActorFilter,
+    ApiStatementFilter,
+    MeetingFilter,
+    ProposalFilter,
+)
 from positions.models import (
     Actor,
+    AttributionKind,
+    DatePrecision,
     Meeting,
     Party,
     Proposal,
+    ProposalStatus,
     Source,
     StaleVersion,
+    Stance,
     Statement,
+    StatementTopic,
     Topic,
 )
 from positions.rest import MAX_PAGE_SIZE, Conflict, PreconditionFailed, PreconditionRequired
@@ -51,7 +69,7 @@ class StrictOrderingFilter(filters.OrderingFilter):
         if not raw:
             return self.get_default_ordering(view)
         allowed = {name for name, _ in self.get_valid_fields(queryset, view, {"request": request})}
-        fields = [term.strip() for term in raw.split(",")]
+        fields = raw.split(",")
         unknown = [term for term in fields if term.lstrip("-") not in allowed]
         if unknown:
             raise exceptions.ValidationError(
@@ -64,11 +82,28 @@ class StrictOrderingFilter(filters.OrderingFilter):
             )
         return fields + ["pk"]
 
+    def get_schema_operation_parameters(self, view):
+        names = sorted(getattr(view, "ordering_fields", None) or [])
+        term = f"-?({'|'.join(map(re.escape, names))})"
+        return [
+            {
+                "name": self.ordering_param,
+                "required": False,
+                "in": "query",
+                "description": (
+                    f"Sort by {', '.join(names)}: one or more, comma-separated, each with - "
+                    "for descending. Any other field is a 400."
+                ),
+                "schema": {"type": "string", "pattern": f"^({term}(,{term})*)?$"},
+            }
+        ]
+
 
 # Versions
 
 
-ETAG = re.compile(r'^(?:W/)?"(\d+)"$')
+# "3" as sent back from the ETag; W/"3" and a bare 3 are taken too.
+ETAG = re.compile(r'^(?:W/)?(?:"([0-9]{1,18})"|([0-9]{1,18}))$')
 
 
 def etag(obj):
@@ -94,7 +129,7 @@ class VersionedModelViewSet(viewsets.ModelViewSet):
             raise exceptions.ValidationError(
                 {"If-Match": ['Give one version as a quoted number, e.g. "3".']}
             )
-        return int(match.group(1))
+        return int(match.group(1) or match.group(2))
 
     def get_serializer_context(self):
         context = super().get_serializer_context()
@@ -117,16 +152,13 @@ class VersionedModelViewSet(viewsets.ModelViewSet):
         try:
             response = super().update(request, *args, **kwargs)
         except StaleVersion as stale:
-            current = self.get_serializer(self.get_object()).data
+            current = self.get_object()
             raise PreconditionFailed(
-                {
-                    "detail": (
-                        f"Someone saved this record after the version you edited; it is now "
-                        f"at version {stale.current}. Re-read it, reapply your change and "
-                        "send it with the new ETag."
-                    ),
-                    "current": current,
-                }
+                f"Someone saved this record after the version you edited; it is now at "
+                f"version {current.version}. Re-read it, reapply your change and send it "
+                "with the new ETag.",
+                current=self.get_serializer(current).data,
+                etag=etag(current),
             ) from stale
         instance = self.get_object()
         response.data = self.get_serializer(instance).data
@@ -135,24 +167,43 @@ class VersionedModelViewSet(viewsets.ModelViewSet):
 
     def perform_destroy(self, instance):
         header = self.request.headers.get("If-Match")
-        if header is not None:
-            match = ETAG.match(header.strip())
-            if not match or int(match.group(1)) != instance.version:
-                raise PreconditionFailed(
-                    f"This record is at version {instance.version}, not the one you sent."
+        with transaction.atomic():
+            if header is not None:
+                expected = self.expected_version()
+                # Locked until the delete commits, so that no save can slip in between.
+                current = (
+                    type(instance)
+                    ._base_manager.select_for_update()
+                    .filter(pk=instance.pk)
+                    .values_list("version", flat=True)
+                    .first()
                 )
-        try:
-            instance.delete()
-        except ProtectedError as error:
-            cited_by = {}
-            for obj in error.protected_objects:
-                name = obj._meta.verbose_name_plural
-                cited_by[name] = cited_by.get(name, 0) + 1
-            listing = ", ".join(f"{count} {name}" for name, count in cited_by.items())
-            raise Conflict(
-                f"{instance} cannot be deleted: {listing} refer to it. Change or delete them "
-                "first."
-            ) from error
+                if current != expected:
+                    raise PreconditionFailed(
+                        f"This record is at version {current}, not {expected}, the one you "
+                        "sent; re-read it before deleting it."
+                    )
+            try:
+                instance.delete()
+            except ProtectedError as error:
+                raise Conflict(
+                    f"“{instance}” cannot be deleted: {citations(error)} refer to it. Change "
+                    "or delete them first."
+                ) from error
+
+
+def citations(error):
+    """What a ProtectedError says still refers to the record, counted by kind."""
+    counts = {}
+    for obj in error.protected_objects:
+        # A topic is cited through its links to statements: count the statements.
+        meta = Statement._meta if isinstance(obj, StatementTopic) else obj._meta
+        names = (str(meta.verbose_name), str(meta.verbose_name_plural))
+        counts[names] = counts.get(names, 0) + 1
+    return ", ".join(
+        f"{count} {plural if count > 1 else singular}"
+        for (singular, plural), count in sorted(counts.items())
+    )
 
 
 # Exports
@@ -302,7 +353,7 @@ class StatementViewSet(VersionedModelViewSet):
     """Who said what, verbatim, with its place in the source."""
 
     serializer_class = StatementSerializer
-    filterset_class = StatementFilter
+    filterset_class = ApiStatementFilter
     ordering_fields = ["stated_on", "id", "start", "created_at", "updated_at"]
     ordering = ["stated_on", "source_id", "start", "id"]
 
@@ -346,7 +397,14 @@ class StatementViewSet(VersionedModelViewSet):
         return csv_response("statements.csv", STATEMENT_CSV_HEADER, rows)
 
     @extend_schema(
-        parameters=[OpenApiParameter("page", int, description="Page of the collection")],
+        parameters=[
+            OpenApiParameter(
+                "page",
+                {"type": "integer", "minimum": 1},
+                description=f"Page of the collection, {MAX_PAGE_SIZE} annotations a page; a "
+                "page past the last is a 404.",
+            )
+        ],
         responses={(200, "application/ld+json"): dict},
     )
     @action(detail=False, url_path="annotations", pagination_class=None)
@@ -355,10 +413,10 @@ class StatementViewSet(VersionedModelViewSet):
         statements = self.filter_queryset(self.get_queryset())
         paginator = Paginator(statements, MAX_PAGE_SIZE)
         raw = request.query_params.get("page", "1")
-        if not raw.isdigit() or not 1 <= int(raw) <= max(paginator.num_pages, 1):
-            raise exceptions.ValidationError(
-                {"page": [f"Give a page from 1 to {max(paginator.num_pages, 1)}."]}
-            )
+        if not (raw.isascii() and raw.isdigit()):
+            raise exceptions.ValidationError({"page": ["Give a page number: a whole number."]})
+        if not 1 <= int(raw) <= max(paginator.num_pages, 1):
+            raise exceptions.NotFound(f"There are {max(paginator.num_pages, 1)} page(s).")
         page = paginator.page(int(raw))
         base = request.build_absolute_uri(request.path)
         query = request.query_params.copy()
@@ -424,8 +482,11 @@ class ProposalViewSet(VersionedModelViewSet):
             "applies_to",
         ]
 
+        # Filtered here, not in the generator: a bad filter is a 400 before any row is sent.
+        proposals = self.filter_queryset(self.get_queryset())
+
         def rows():
-            for proposal in self.filter_queryset(self.get_queryset()):
+            for proposal in proposals:
                 common = [
                     proposal.pk,
                     proposal.slug,
@@ -497,29 +558,131 @@ class MeetingViewSet(VersionedModelViewSet):
         return csv_response("meetings.csv", header, rows)
 
 
-class ComparisonView(APIView):
+def comparison_statement_schema():
+    return {
+        "type": "object",
+        "required": ["id", "actor", "quote", "stance", "kind", "url"],
+        "properties": {
+            "id": {"type": "integer"},
+            "actor": {
+                "type": "object",
+                "required": ["id", "name"],
+                "properties": {"id": {"type": "integer"}, "name": {"type": "string"}},
+            },
+            "quote": {"type": "string"},
+            "stance": {"type": "string", "enum": Stance.values},
+            "kind": {"type": "string", "enum": AttributionKind.values},
+            "stated_on": {"type": "string", "format": "date", "nullable": True},
+            "stated_on_precision": {"type": "string", "enum": DatePrecision.values},
+            "meeting": {"type": "integer", "nullable": True},
+            "proposal": {"type": "integer", "nullable": True},
+            "url": {"type": "string", "format": "uri"},
+        },
+    }
+
+
+COMPARISON_SCHEMA = {
+    "type": "object",
+    "required": ["topics", "proposals_hidden"],
+    "properties": {
+        "proposals_hidden": {
+            "type": "boolean",
+            "description": "True when a filter proposals have no equivalent for (stance, kind "
+            "or q) is on: proposals are then left out, as on the dashboard.",
+        },
+        "topics": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["topic", "agreement", "agreement_label", "parties", "analysis"],
+                "properties": {
+                    "topic": {
+                        "type": "object",
+                        "required": ["slug", "name"],
+                        "properties": {"slug": {"type": "string"}, "name": {"type": "string"}},
+                    },
+                    "agreement": {"type": "string", "enum": Agreement.values},
+                    "agreement_label": {"type": "string"},
+                    "parties": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": [
+                                "party",
+                                "position",
+                                "position_label",
+                                "statements",
+                                "proposals",
+                            ],
+                            "properties": {
+                                "party": {"type": "string"},
+                                "position": {"type": "string", "enum": Position.values},
+                                "position_label": {"type": "string"},
+                                "statements": {
+                                    "type": "array",
+                                    "items": comparison_statement_schema(),
+                                },
+                                "proposals": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["id", "title", "status", "parameters"],
+                                        "properties": {
+                                            "id": {"type": "integer"},
+                                            "title": {"type": "string"},
+                                            "status": {
+                                                "type": "string",
+                                                "enum": ProposalStatus.values,
+                                            },
+                                            "parameters": {
+                                                "type": "array",
+                                                "items": {"type": "object"},
+                                            },
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                    },
+                    "analysis": {"type": "array", "items": comparison_statement_schema()},
+                },
+            },
+        },
+    },
+}
+
+
+class ComparisonView(GenericAPIView):
     """
     Per topic and per party, the statements and proposals, each side's position and the
-    agreement label: the dashboard's data, computed by the same code.
+    agreement label: the dashboard's data, computed by the same code. With a filter on,
+    topics with nothing left are left out, as on the dashboard.
     """
 
     permission_classes = [permissions.AllowAny]
+    queryset = Statement.objects.all()
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ApiStatementFilter
+    pagination_class = None
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter(name, str, description=str(f.label or name))
-            for name, f in StatementFilter.base_filters.items()
-        ],
-        responses={200: dict},
-    )
+    @extend_schema(responses={200: COMPARISON_SCHEMA})
     def get(self, request):
-        filterset = StatementFilter(request.query_params, queryset=Statement.objects.all())
+        filterset = ApiStatementFilter(request.query_params, queryset=Statement.objects.all())
         if not filterset.is_valid():
             raise exceptions.ValidationError(filterset.errors)
         active = filterset.active
+        if NO_MATCH in active.values():
+            # A filter names a record that does not exist: nothing matches it.
+            return Response({"topics": [], "proposals_hidden": False})
         topics = [active["topic"]] if "topic" in active else list(Topic.objects.all())
         parties = [active["party"]] if "party" in active else list(Party.objects.all())
         rows = compare(filterset.qs, topics, parties, proposals=filtered_proposals(active))
+        if active:
+            rows = [
+                row
+                for row in rows
+                if row.statement_count or row.analysis or any(cell.proposals for cell in row.cells)
+            ]
 
         def statement(s):
             return {
@@ -554,14 +717,17 @@ class ComparisonView(APIView):
 
         return Response(
             {
+                "proposals_hidden": bool(STATEMENT_ONLY_FILTERS & active.keys()),
                 "topics": [
                     {
                         "topic": {"slug": row.topic.slug, "name": row.topic.name},
                         "agreement": row.agreement,
+                        "agreement_label": row.agreement_label,
                         "parties": [
                             {
                                 "party": cell.party.code,
                                 "position": cell.position,
+                                "position_label": cell.position_label,
                                 "statements": [statement(s) for s in cell.statements],
                                 "proposals": [proposal(p) for p in cell.proposals],
                             }
@@ -570,6 +736,6 @@ class ComparisonView(APIView):
                         "analysis": [statement(s) for s in row.analysis],
                     }
                     for row in rows
-                ]
+                ],
             }
         )

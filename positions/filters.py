@@ -1,9 +1,19 @@
-"""Filters for statements, shared by the HTML pages and the API."""
+"""
+Filters for statements, shared by the HTML pages and the API, and the API's own filters.
+
+The pages offer choices from a form, so an unknown value there is a mistake (400). The
+API takes ids, codes and slugs typed by a script: a malformed one is a 400, a well-formed
+one that names no record simply matches nothing, and its schema says exactly which
+values are well-formed.
+"""
+
+import re
 
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from drf_spectacular.utils import extend_schema_field
 
 from positions.models import (
     Actor,
@@ -21,6 +31,9 @@ from positions.models import (
 )
 
 SEARCH_MAX_LENGTH = 200
+
+
+NO_NUL = "^[^\\x00]*$"
 
 
 def reject_nul(value):
@@ -122,22 +135,122 @@ class StatementFilter(django_filters.FilterSet):
         }
 
 
+# The API's filters
+
+
+class NoMatch:
+    """A well-formed reference to a record that does not exist: the filter matches nothing."""
+
+    def __repr__(self):
+        return "NO_MATCH"
+
+
+NO_MATCH = NoMatch()
+
+
+class ReferenceField(forms.Field):
+    """A record named by its id, code or slug: checked for form, then looked up."""
+
+    def __init__(self, *, queryset, to_field_name, pattern, message, **kwargs):
+        kwargs.pop("empty_label", None)
+        super().__init__(**kwargs)
+        self.queryset = queryset
+        self.to_field_name = to_field_name
+        self.pattern = re.compile(pattern)
+        self.message = message
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        value = str(value)
+        if not self.pattern.fullmatch(value):
+            raise ValidationError(self.message, code="invalid")
+        if self.to_field_name == "pk":
+            value = int(value)
+        try:
+            return self.queryset.get(**{self.to_field_name: value})
+        except self.queryset.model.DoesNotExist:
+            return NO_MATCH
+
+
+class ReferenceFilter(django_filters.Filter):
+    field_class = ReferenceField
+    to_field_name = "pk"
+    pattern = ""
+    message = ""
+
+    def __init__(self, *args, queryset, **kwargs):
+        kwargs.setdefault("to_field_name", self.to_field_name)
+        kwargs.setdefault("pattern", self.pattern)
+        kwargs.setdefault("message", self.message)
+        super().__init__(*args, queryset=queryset, **kwargs)
+
+    def filter(self, queryset, value):
+        if value is NO_MATCH:
+            return queryset.none()
+        return super().filter(queryset, value)
+
+
+# Ids as PostgreSQL's bigint can hold them (any longer number names no record either).
+ID_PATTERN = r"-?[0-9]{1,18}"
+
+
+@extend_schema_field({"type": "integer", "minimum": -(10**18) + 1, "maximum": 10**18 - 1})
+class IdFilter(ReferenceFilter):
+    pattern = ID_PATTERN
+    message = "Give the record's id, a whole number."
+
+
+@extend_schema_field({"type": "string", "pattern": "^[A-Z]{2,8}$"})
+class PartyCodeFilter(ReferenceFilter):
+    to_field_name = "code"
+    pattern = "[A-Z]{2,8}"
+    message = "Give a party code: 2 to 8 upper-case letters, e.g. RU."
+
+
+@extend_schema_field({"type": "string", "pattern": "^[-a-zA-Z0-9_]{1,100}$"})
+class SlugFilter(ReferenceFilter):
+    to_field_name = "slug"
+    pattern = "[-a-zA-Z0-9_]{1,100}"
+    message = "Give a slug: letters, digits, hyphens and underscores, e.g. abm-treaty."
+
+
+@extend_schema_field({"type": "string", "maxLength": SEARCH_MAX_LENGTH, "pattern": NO_NUL})
+class ApiSearchFilter(SearchFilter):
+    pass
+
+
+class ApiStatementFilter(StatementFilter):
+    """
+    The pages' statement filters, for scripts: references by id, code or slug, where one
+    that names nothing matches nothing, and a date range that ends before it starts is
+    simply empty.
+    """
+
+    topic = SlugFilter(field_name="topics", queryset=Topic.objects.all(), label="Topic (slug)")
+    party = PartyCodeFilter(queryset=Party.objects.all(), label="Side (party code)")
+    actor = IdFilter(queryset=Actor.objects.all(), label="Speaker (actor id)")
+    meeting = IdFilter(queryset=Meeting.objects.all(), label="Meeting (id)")
+    proposal = IdFilter(queryset=Proposal.objects.all(), label="Proposal (id)")
+    q = ApiSearchFilter(method="search", label="Search the quotes (every word must occur)")
+
+    class Meta(StatementFilter.Meta):
+        form = forms.Form
+
+
 class ProposalFilter(django_filters.FilterSet):
-    party = django_filters.ModelChoiceFilter(to_field_name="code", queryset=Party.objects.all())
-    topic = django_filters.ModelChoiceFilter(
-        field_name="topics", to_field_name="slug", queryset=Topic.objects.all()
-    )
-    actor = django_filters.ModelChoiceFilter(queryset=Actor.objects.all())
-    meeting = django_filters.ModelChoiceFilter(queryset=Meeting.objects.all())
+    party = PartyCodeFilter(queryset=Party.objects.all(), label="Proposing side (party code)")
+    topic = SlugFilter(field_name="topics", queryset=Topic.objects.all(), label="Topic (slug)")
+    actor = IdFilter(queryset=Actor.objects.all(), label="Proposed by (actor id)")
+    meeting = IdFilter(queryset=Meeting.objects.all(), label="Meeting (id)")
     status = django_filters.ChoiceFilter(choices=ProposalStatus.choices)
     since = django_filters.DateFilter(field_name="proposed_on", lookup_expr="gte")
     until = django_filters.DateFilter(field_name="proposed_on", lookup_expr="lte")
-    q = SearchFilter(method="search")
+    q = ApiSearchFilter(method="search", label="Search titles and descriptions")
 
     class Meta:
         model = Proposal
         fields = []
-        form = StatementFilterForm
 
     def search(self, queryset, name, value):
         condition = Q()
@@ -149,18 +262,17 @@ class ProposalFilter(django_filters.FilterSet):
 class MeetingFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=MeetingStatus.choices)
     kind = django_filters.ChoiceFilter(choices=MeetingKind.choices)
-    parent = django_filters.ModelChoiceFilter(queryset=Meeting.objects.all())
-    participant = django_filters.ModelChoiceFilter(
-        field_name="participants", queryset=Actor.objects.all()
+    parent = IdFilter(queryset=Meeting.objects.all(), label="Part of (meeting id)")
+    participant = IdFilter(
+        field_name="participants", queryset=Actor.objects.all(), label="Participant (actor id)"
     )
     since = django_filters.DateFilter(field_name="starts_on", lookup_expr="gte")
     until = django_filters.DateFilter(field_name="starts_on", lookup_expr="lte")
-    q = SearchFilter(method="search")
+    q = ApiSearchFilter(method="search", label="Search titles, summaries and locations")
 
     class Meta:
         model = Meeting
         fields = []
-        form = StatementFilterForm
 
     def search(self, queryset, name, value):
         condition = Q()
@@ -172,9 +284,9 @@ class MeetingFilter(django_filters.FilterSet):
 
 
 class ActorFilter(django_filters.FilterSet):
-    party = django_filters.ModelChoiceFilter(to_field_name="code", queryset=Party.objects.all())
+    party = PartyCodeFilter(queryset=Party.objects.all(), label="Side (party code)")
     kind = django_filters.ChoiceFilter(choices=ActorKind.choices)
-    q = SearchFilter(method="search")
+    q = ApiSearchFilter(method="search", label="Search names and roles")
 
     class Meta:
         model = Actor

@@ -28,8 +28,16 @@ class PreconditionRequired(exceptions.APIException):
 
 
 class PreconditionFailed(exceptions.APIException):
+    """412. ``current``, the record as it is now, is sent as it is (DRF would turn every
+    value of an exception's detail into a string), with its version as the ETag."""
+
     status_code = status.HTTP_412_PRECONDITION_FAILED
     default_code = "precondition_failed"
+
+    def __init__(self, detail=None, code=None, *, current=None, etag=None):
+        super().__init__(detail, code)
+        self.current = current
+        self.etag = etag
 
 
 class Conflict(exceptions.APIException):
@@ -47,7 +55,12 @@ def exception_handler(error, context):
         error = PayloadTooLarge(
             f"The request body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
         )
-    return drf_exception_handler(error, context)
+    response = drf_exception_handler(error, context)
+    if isinstance(error, PreconditionFailed) and error.current is not None:
+        response.data = {"detail": response.data["detail"], "current": error.current}
+        if error.etag:
+            response["ETag"] = error.etag
+    return response
 
 
 class BoundedJSONParser(parsers.JSONParser):
@@ -78,11 +91,40 @@ class StrictPagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = MAX_PAGE_SIZE
 
+    def get_page_number(self, request, paginator):
+        raw = request.query_params.get(self.page_query_param, "1")
+        if raw in self.last_page_strings:
+            return raw
+        if not raw.isascii() or not raw.isdigit():
+            raise exceptions.ValidationError(
+                {self.page_query_param: ["Give a page number: a whole number from 1."]}
+            )
+        return raw
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {
+                "name": self.page_query_param,
+                "required": False,
+                "in": "query",
+                "description": "A page number (from 1); a page past the last is a 404.",
+                "schema": {"type": "integer", "minimum": 1},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": f"Results per page: {self.page_size} unless given, at most "
+                f"{self.max_page_size}.",
+                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
+            },
+        ]
+
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= self.max_page_size:
             raise exceptions.ValidationError(
                 {"page_size": [f"Give a whole number from 1 to {self.max_page_size}."]}
             )

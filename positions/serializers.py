@@ -1,6 +1,9 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.backends.base.operations import BaseDatabaseOperations
+from django.db.models import fields as model_fields
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.relations import MANY_RELATION_KWARGS, ManyRelatedField
 
 from positions.models import (
     Actor,
@@ -24,11 +27,118 @@ def model_errors(error):
     return {"non_field_errors": error.messages}
 
 
+# Strict JSON types: DRF would take 5 for a string and "5" for a number, which the schema
+# does not allow (and a number where a slug is expected would find the slug "5").
+
+
+class StrictStringMixin:
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictCharField(StrictStringMixin, serializers.CharField):
+    default_error_messages = {"invalid": "Not a valid string."}
+
+
+class StrictSlugField(StrictStringMixin, serializers.SlugField):
+    pass
+
+
+class StrictURLField(StrictStringMixin, serializers.URLField):
+    default_error_messages = {"invalid": "Enter a valid URL."}
+
+
+class StrictRegexField(StrictStringMixin, serializers.RegexField):
+    pass
+
+
+class OptionalURLField(StrictURLField):
+    """A URL, or "" for none (see TrackerSchema for its schema)."""
+
+
+class StrictIntegerField(serializers.IntegerField):
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictManyRelatedField(ManyRelatedField):
+    def to_internal_value(self, data):
+        if not isinstance(data, list):
+            self.fail("not_a_list", input_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
+class StrictRelatedMixin:
+    def run_validation(self, data=serializers.empty):
+        # DRF takes "" for null on a related field; in JSON, null is null.
+        if data == "":
+            raise serializers.ValidationError(
+                "An empty string names nothing: give a value, or null where none is allowed."
+            )
+        return super().run_validation(data)
+
+    @classmethod
+    def many_init(cls, *args, **kwargs):
+        list_kwargs = {"child_relation": cls(*args, **kwargs)}
+        for key in kwargs:
+            if key in MANY_RELATION_KWARGS:
+                list_kwargs[key] = kwargs[key]
+        return StrictManyRelatedField(**list_kwargs)
+
+
+class StrictPrimaryKeyRelatedField(StrictRelatedMixin, serializers.PrimaryKeyRelatedField):
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
+class StrictSlugRelatedField(StrictRelatedMixin, serializers.SlugRelatedField):
+    default_error_messages = {"invalid": "Give the {slug_name} as a string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid", slug_name=self.slug_field)
+        return super().to_internal_value(data)
+
+
+# What every database takes (SQLite takes more, PostgreSQL no more), so that the schema
+# and the validation are the same on both.
+INTEGER_RANGES = BaseDatabaseOperations.integer_field_ranges
+
+
 class ModelValidatedSerializer(serializers.ModelSerializer):
     """
     Validates with the model's own full_clean(), so the API refuses exactly what the admin
     refuses, with the same messages, keyed by field.
     """
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        model_fields.CharField: StrictCharField,
+        model_fields.TextField: StrictCharField,
+        model_fields.SlugField: StrictSlugField,
+        model_fields.URLField: StrictURLField,
+        **{
+            field: StrictIntegerField
+            for field, mapped in serializers.ModelSerializer.serializer_field_mapping.items()
+            if mapped is serializers.IntegerField
+        },
+    }
+    serializer_related_field = StrictPrimaryKeyRelatedField
+
+    def build_standard_field(self, field_name, model_field):
+        field_class, field_kwargs = super().build_standard_field(field_name, model_field)
+        limits = INTEGER_RANGES.get(model_field.get_internal_type())
+        if limits and "choices" not in field_kwargs:
+            low, high = limits
+            field_kwargs["min_value"] = max(field_kwargs.get("min_value", low), low)
+            field_kwargs["max_value"] = min(field_kwargs.get("max_value", high), high)
+        return field_class, field_kwargs
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
@@ -79,13 +189,23 @@ class ModelValidatedSerializer(serializers.ModelSerializer):
 
 
 class PartySerializer(ModelValidatedSerializer):
+    """A side in the talks."""
+
+    # Unique, as the model's own validation checks.
+    code = StrictRegexField(
+        r"^[A-Z]{2,8}$",
+        max_length=8,
+        help_text='Short upper-case code, e.g. "RU" or "US".',
+        error_messages={"invalid": "A party code is 2 to 8 upper-case letters, e.g. RU."},
+    )
+
     class Meta:
         model = Party
         fields = ["id", "code", "name", "sort_order", "version"]
         read_only_fields = ["version"]
 
 
-class PartyCodeField(serializers.SlugRelatedField):
+class PartyCodeField(StrictSlugRelatedField):
     def __init__(self, **kwargs):
         kwargs.setdefault("slug_field", "code")
         kwargs.setdefault("queryset", Party.objects.all())
@@ -93,6 +213,8 @@ class PartyCodeField(serializers.SlugRelatedField):
 
 
 class ActorSerializer(ModelValidatedSerializer):
+    """A person or institution, with the party (code) it speaks for and its role."""
+
     party = PartyCodeField(allow_null=True, required=False)
 
     class Meta:
@@ -112,15 +234,24 @@ class ActorSerializer(ModelValidatedSerializer):
 
 
 class TopicSerializer(ModelValidatedSerializer):
+    """An issue; its description says what "supports" means on it."""
+
     class Meta:
         model = Topic
         fields = ["id", "slug", "name", "description", "sort_order", "version"]
         read_only_fields = ["version"]
 
 
+# Not only white space (and, as every string here, no NUL character).
+SOME_TEXT = r"^[^\x00]*[^\s\x00][^\x00]*$"
+
+
 class SourceSerializer(ModelValidatedSerializer):
+    """A source; its text, the snapshot quotes anchor to, is in the detail only."""
+
     # Kept exactly: no trimming.
-    text = serializers.CharField(trim_whitespace=False, write_only=True)
+    text = StrictRegexField(SOME_TEXT, trim_whitespace=False, write_only=True)
+    url = OptionalURLField(max_length=500, allow_blank=True, required=False)
 
     class Meta:
         model = Source
@@ -140,41 +271,55 @@ class SourceSerializer(ModelValidatedSerializer):
 
 
 class SourceDetailSerializer(SourceSerializer):
-    text = serializers.CharField(trim_whitespace=False)
+    """A source with its full text."""
+
+    text = StrictRegexField(SOME_TEXT, trim_whitespace=False)
 
 
-class ActorSummarySerializer(serializers.ModelSerializer):
-    party = serializers.SlugRelatedField(slug_field="code", read_only=True)
+class ActorReferenceField(StrictPrimaryKeyRelatedField):
+    """Written as the actor's id; read as the actor's id, name and party code."""
 
-    class Meta:
-        model = Actor
-        fields = ["id", "name", "party"]
+    def use_pk_only_optimization(self):
+        return False
+
+    def to_representation(self, actor):
+        return {
+            "id": actor.pk,
+            "name": actor.name,
+            "party": actor.party.code if actor.party_id else None,
+        }
+
+
+class ProposalReferenceField(StrictPrimaryKeyRelatedField):
+    """Written as the proposal's id; read with its title and the statement's stance on it
+    (see StatementSerializer.to_representation)."""
 
 
 class SelectorSerializer(serializers.Serializer):
-    start = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-    end = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    """Where the quote is in its source: code point offsets, and the text around it."""
+
+    start = StrictIntegerField(min_value=0, max_value=2**31 - 1, required=False, allow_null=True)
+    end = StrictIntegerField(min_value=1, max_value=2**31 - 1, required=False, allow_null=True)
     prefix = serializers.CharField(read_only=True, trim_whitespace=False)
     suffix = serializers.CharField(read_only=True, trim_whitespace=False)
 
 
-class ProposalLinkSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    title = serializers.CharField()
-    stance = serializers.CharField(allow_blank=True)
-
-
 class StatementSerializer(ModelValidatedSerializer):
-    actor = serializers.PrimaryKeyRelatedField(queryset=Actor.objects.all())
-    party = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    topics = serializers.SlugRelatedField(
+    """
+    Who said what, verbatim: the quote must be the source's text (at the selector's offsets
+    if given), and is stored exactly as sent.
+    """
+
+    actor = ActorReferenceField(queryset=Actor.objects.all())
+    party = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    topics = StrictSlugRelatedField(
         slug_field="slug", queryset=Topic.objects.all(), many=True, allow_empty=False
     )
-    source = serializers.PrimaryKeyRelatedField(queryset=Source.objects.all())
+    source = StrictPrimaryKeyRelatedField(queryset=Source.objects.all())
     # Stored byte for byte: DRF trims whitespace by default, which would change a quote.
-    quote = serializers.CharField(trim_whitespace=False, allow_blank=True, required=False)
+    quote = StrictCharField(trim_whitespace=False, allow_blank=True, required=False)
     selector = SelectorSerializer(required=False)
-    proposal = serializers.PrimaryKeyRelatedField(
+    proposal = ProposalReferenceField(
         queryset=Proposal.objects.all(), allow_null=True, required=False
     )
 
@@ -199,6 +344,7 @@ class StatementSerializer(ModelValidatedSerializer):
             "version",
         ]
         read_only_fields = ["version"]
+        extra_kwargs = {"proposal_stance": {"write_only": True}}
 
     def to_internal_value(self, data):
         attrs = super().to_internal_value(data)
@@ -214,7 +360,6 @@ class StatementSerializer(ModelValidatedSerializer):
 
     def to_representation(self, statement):
         data = super().to_representation(statement)
-        data["actor"] = ActorSummarySerializer(statement.actor).data
         data["selector"] = {
             "start": statement.start,
             "end": statement.end,
@@ -230,7 +375,6 @@ class StatementSerializer(ModelValidatedSerializer):
             if statement.proposal_id
             else None
         )
-        data.pop("proposal_stance")
         return data
 
     def excluded_from_clean(self):
@@ -244,8 +388,10 @@ class ParameterSerializer(serializers.ModelSerializer):
 
 
 class ProposalSerializer(ModelValidatedSerializer):
+    """What a side put forward, with its numbers, status and the other side's responses."""
+
     party = PartyCodeField()
-    topics = serializers.SlugRelatedField(
+    topics = StrictSlugRelatedField(
         slug_field="slug", queryset=Topic.objects.all(), many=True, required=False
     )
     parameters = ParameterSerializer(many=True, read_only=True)
@@ -297,7 +443,9 @@ class ProposalSerializer(ModelValidatedSerializer):
 
 
 class MeetingSerializer(ModelValidatedSerializer):
-    participants = serializers.PrimaryKeyRelatedField(
+    """A meeting, held or announced, with its parent (e.g. a visit) and its duration."""
+
+    participants = StrictPrimaryKeyRelatedField(
         queryset=Actor.objects.all(), many=True, required=False
     )
 
@@ -322,3 +470,5 @@ class MeetingSerializer(ModelValidatedSerializer):
             "version",
         ]
         read_only_fields = ["version"]
+        # The model's constraints: a duration, if known, is at least a minute.
+        extra_kwargs = {"planned_minutes": {"min_value": 1}, "actual_minutes": {"min_value": 1}}

@@ -1,8 +1,32 @@
+import importlib
+
 import pytest
-from django.contrib.auth.models import Group
+from django.apps import apps
+from django.contrib.auth.management import create_permissions
+from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 
 from positions.models import Actor, Meeting, Party, Proposal, SeedEntry, Source, Statement, Topic
+
+
+def is_transactional(item):
+    marker = item.get_closest_marker("django_db")
+    marked = marker is not None and (
+        marker.kwargs.get("transaction") or (marker.args and marker.args[0])
+    )
+    return bool(marked) or "transactional_db" in getattr(item, "fixturenames", ())
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """
+    Transactional tests (browser, schemathesis, races) run after all the others: each
+    empties every table when it ends, the migrations' data (the Editors group) included,
+    which the tests that run inside a rolled-back transaction rely on. pytest-django sorts
+    them last too, but markers added by later hooks (tests/browser/conftest.py) can undo
+    its order, so this hook, which runs last, sorts again.
+    """
+    items.sort(key=is_transactional)
 
 
 def unload_everything():
@@ -42,11 +66,33 @@ def united_states(db):
 
 
 @pytest.fixture
-def editor(db, django_user_model):
+def editors_group(db):
+    """
+    The Editors group as its migration makes it. A transactional test (the browser and
+    schemathesis tests) empties every table when it ends, the migration's data included,
+    and pytest-django may run tests that need the group after one of those.
+    """
+    migration = importlib.import_module("positions.migrations.0002_editors_group")
+    for app_config in apps.get_app_configs():
+        create_permissions(app_config, verbosity=0)
+    group, _ = Group.objects.get_or_create(name="Editors")
+    codenames = [
+        f"{action}_{model}"
+        for model in migration.CONTENT_MODELS
+        for action in ("add", "change", "delete", "view")
+    ] + ["view_seedentry"]
+    group.permissions.add(
+        *Permission.objects.filter(content_type__app_label="positions", codename__in=codenames)
+    )
+    return group
+
+
+@pytest.fixture
+def editor(django_user_model, editors_group):
     user = django_user_model.objects.create_user(
         "editor", password="not-a-real-password-1", is_staff=True
     )
-    user.groups.add(Group.objects.get(name="Editors"))
+    user.groups.add(editors_group)
     return user
 
 

@@ -70,7 +70,7 @@ def test_editors_cannot_touch_users_or_groups(editor_client, model_name):
 
 
 def test_the_editors_group_holds_no_permission_on_users_groups_or_permissions():
-    editors = Group.objects.get(name="Editors")
+    editors = Group.objects.get(name="Editors")  # made by the migration, not the fixture
     assert not editors.permissions.exclude(content_type__app_label="positions").exists()
     codenames = set(editors.permissions.values_list("codename", flat=True))
     assert {"add_statement", "change_statement", "delete_statement", "add_source"} <= codenames
