@@ -53,6 +53,21 @@ class SearchFilter(django_filters.CharFilter):
     field_class = SearchField
 
 
+def every_word_in(*fields):
+    """A filter method: each word of the search occurs, in any case, in one of the fields."""
+
+    def search(filterset, queryset, name, value):
+        condition = Q()
+        for word in value.split():
+            in_any_field = Q()
+            for field in fields:
+                in_any_field |= Q(**{f"{field}__icontains": word})
+            condition &= in_any_field
+        return queryset.filter(condition)
+
+    return search
+
+
 class StatementFilterForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
@@ -114,14 +129,7 @@ class StatementFilter(django_filters.FilterSet):
         self.filters["meeting"].queryset = Meeting.objects.order_by("starts_on", "pk")
         self.filters["actor"].queryset = Actor.objects.order_by("name", "pk")
 
-    def search(self, queryset, name, value):
-        words = value.split()
-        if not words:
-            return queryset
-        condition = Q()
-        for word in words:
-            condition &= Q(quote__icontains=word)
-        return queryset.filter(condition)
+    search = every_word_in("quote")
 
     @property
     def active(self):
@@ -252,11 +260,7 @@ class ProposalFilter(django_filters.FilterSet):
         model = Proposal
         fields = []
 
-    def search(self, queryset, name, value):
-        condition = Q()
-        for word in value.split():
-            condition &= Q(title__icontains=word) | Q(description__icontains=word)
-        return queryset.filter(condition)
+    search = every_word_in("title", "description")
 
 
 class MeetingFilter(django_filters.FilterSet):
@@ -274,13 +278,7 @@ class MeetingFilter(django_filters.FilterSet):
         model = Meeting
         fields = []
 
-    def search(self, queryset, name, value):
-        condition = Q()
-        for word in value.split():
-            condition &= (
-                Q(title__icontains=word) | Q(summary__icontains=word) | Q(location__icontains=word)
-            )
-        return queryset.filter(condition)
+    search = every_word_in("title", "summary", "location")
 
 
 class ActorFilter(django_filters.FilterSet):
@@ -292,8 +290,4 @@ class ActorFilter(django_filters.FilterSet):
         model = Actor
         fields = []
 
-    def search(self, queryset, name, value):
-        condition = Q()
-        for word in value.split():
-            condition &= Q(name__icontains=word) | Q(role__icontains=word)
-        return queryset.filter(condition)
+    search = every_word_in("name", "role")
