@@ -23,8 +23,7 @@ from positions.comparison import (
     STATEMENT_ONLY_FILTERS,
     Agreement,
     Position,
-    compare,
-    filtered_proposals,
+    compare_filtered,
 )
 from positions.filters import (
     NO_MATCH,
@@ -674,15 +673,7 @@ class ComparisonView(GenericAPIView):
         if NO_MATCH in active.values():
             # A filter names a record that does not exist: nothing matches it.
             return Response({"topics": [], "proposals_hidden": False})
-        topics = [active["topic"]] if "topic" in active else list(Topic.objects.all())
-        parties = [active["party"]] if "party" in active else list(Party.objects.all())
-        rows = compare(filterset.qs, topics, parties, proposals=filtered_proposals(active))
-        if active:
-            rows = [
-                row
-                for row in rows
-                if row.statement_count or row.analysis or any(cell.proposals for cell in row.cells)
-            ]
+        rows, _ = compare_filtered(filterset)
 
         def statement(s):
             return {

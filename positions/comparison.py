@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 from django.db import models
 
-from positions.models import AttributionKind, Proposal, Stance, StatementTopic
+from positions.models import AttributionKind, Party, Proposal, Stance, StatementTopic, Topic
 
 
 class Position(models.TextChoices):
@@ -115,6 +115,12 @@ class Row:
     @property
     def statement_count(self):
         return sum(len(cell.statements) for cell in self.cells)
+
+    @property
+    def has_content(self):
+        return bool(
+            self.statement_count or self.analysis or any(cell.proposals for cell in self.cells)
+        )
 
 
 def compare(statements, topics, parties, proposals=None):
@@ -203,3 +209,19 @@ def filtered_proposals(active):
     if "until" in active:
         proposals = proposals.filter(proposed_on__lte=active["until"])
     return proposals
+
+
+def compare_filtered(filterset):
+    """
+    The comparison for a valid statement filter, as the dashboard and the API show it:
+    its topic and party narrow the rows and columns, its other filters the statements and
+    proposals, and with any filter on, topics where nothing matches are left out.
+    Returns (rows, parties).
+    """
+    active = filterset.active
+    topics = [active["topic"]] if "topic" in active else list(Topic.objects.all())
+    parties = [active["party"]] if "party" in active else list(Party.objects.all())
+    rows = compare(filterset.qs, topics, parties, proposals=filtered_proposals(active))
+    if active:
+        rows = [row for row in rows if row.has_content]
+    return rows, parties

@@ -4,7 +4,12 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from positions import charts
-from positions.comparison import STATEMENT_ONLY_FILTERS, compare, filtered_proposals
+from positions.comparison import (
+    STATEMENT_ONLY_FILTERS,
+    compare,
+    compare_filtered,
+    filtered_proposals,
+)
 from positions.filters import StatementFilter
 from positions.models import (
     Actor,
@@ -25,22 +30,7 @@ def dashboard(request):
     filterset = StatementFilter(request.GET, queryset=Statement.objects.all())
     active = filterset.active
     valid = filterset.is_valid()
-    topics = [active["topic"]] if "topic" in active else list(Topic.objects.all())
-    parties = [active["party"]] if "party" in active else list(Party.objects.all())
-    rows = []
-    if valid:
-        rows = compare(
-            filterset.qs,
-            topics,
-            parties,
-            proposals=filtered_proposals(active),
-        )
-        if active:
-            rows = [
-                row
-                for row in rows
-                if row.statement_count or row.analysis or any(cell.proposals for cell in row.cells)
-            ]
+    rows, parties = compare_filtered(filterset) if valid else ([], [])
     context = {
         "filterset": filterset,
         "active": active,
