@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from positions.forms import VersionedModelForm
+from positions.history_admin import AuditedAdmin
 from positions.models import (
     Actor,
     Meeting,
@@ -27,7 +28,7 @@ class PositionsAdminMedia:
 
 
 @admin.register(Party)
-class PartyAdmin(admin.ModelAdmin):
+class PartyAdmin(AuditedAdmin):
     form = VersionedModelForm
     list_display = ["code", "name", "sort_order", "actor_count", "statement_count"]
     list_editable = ["sort_order"]
@@ -54,7 +55,7 @@ class PartyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Actor)
-class ActorAdmin(admin.ModelAdmin):
+class ActorAdmin(AuditedAdmin):
     form = VersionedModelForm
     list_display = ["name", "honorific_prefix", "party", "kind", "role", "statement_count"]
     list_filter = ["party", "kind"]
@@ -117,7 +118,7 @@ class AnchoredSourceForm(SourceForm):
 
 
 @admin.register(Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(AuditedAdmin):
     form = SourceForm
     list_display = ["title", "publisher", "published", "length", "statement_count", "short_hash"]
     list_filter = ["published_on_precision", "publisher"]
@@ -192,7 +193,7 @@ class SourceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Topic)
-class TopicAdmin(admin.ModelAdmin):
+class TopicAdmin(AuditedAdmin):
     form = VersionedModelForm
     list_display = ["name", "slug", "sort_order", "statement_count", "proposal_count"]
     list_editable = ["sort_order"]
@@ -234,7 +235,7 @@ class ChildMeetingInline(admin.TabularInline):
 
 
 @admin.register(Meeting)
-class MeetingAdmin(admin.ModelAdmin):
+class MeetingAdmin(AuditedAdmin):
     form = VersionedModelForm
     list_display = [
         "title",
@@ -285,7 +286,7 @@ class ResponseInline(admin.TabularInline):
 
 
 @admin.register(Proposal)
-class ProposalAdmin(admin.ModelAdmin):
+class ProposalAdmin(AuditedAdmin):
     form = VersionedModelForm
     list_display = ["title", "party", "status", "numbers", "actor", "meeting", "proposed"]
     list_filter = ["party", "status", "topics", "meeting"]
@@ -361,7 +362,7 @@ class StatementForm(VersionedModelForm):
 
 
 @admin.register(Statement)
-class StatementAdmin(admin.ModelAdmin):
+class StatementAdmin(AuditedAdmin):
     form = StatementForm
     list_display = [
         "short_quote",
@@ -444,7 +445,7 @@ class StatementAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProposalParameter)
-class ProposalParameterAdmin(admin.ModelAdmin):
+class ProposalParameterAdmin(AuditedAdmin):
     """The numbers of all proposals side by side; each is edited with its proposal too."""
 
     list_display = ["proposal", "quantity", "limit", "value", "unit", "applies_to"]

@@ -8,7 +8,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce, Length
 from django.urls import reverse
 
-from positions import quotes
+from positions import audit, quotes
 
 
 class DatePrecision(models.TextChoices):
@@ -191,6 +191,9 @@ class Party(Versioned):
         default=100, help_text="Column order on the dashboard, lowest first."
     )
 
+    objects = audit.AuditedQuerySet.as_manager()
+    history = audit.history()
+
     class Meta:
         ordering = ["sort_order", "code"]
         verbose_name_plural = "parties"
@@ -231,6 +234,9 @@ class Actor(Timestamped):
     )
     note = models.TextField(blank=True)
 
+    objects = audit.AuditedQuerySet.as_manager()
+    history = audit.history()
+
     class Meta:
         ordering = ["name", "pk"]
         constraints = [
@@ -251,6 +257,7 @@ class Actor(Timestamped):
             if party_changed:
                 # A statement's party is its actor's: keep them together.
                 models.QuerySet.update(self.statements.all(), party_id=self.party_id)
+                audit.record_many(Statement, self.statements.all(), "~")
 
     def get_absolute_url(self):
         return reverse("positions:actor-detail", args=[self.slug])
@@ -287,7 +294,7 @@ class Actor(Timestamped):
         return f"{self.honorific_prefix} {self.name}".strip()
 
 
-class SourceQuerySet(models.QuerySet):
+class SourceQuerySet(audit.AuditedQuerySet):
     def update(self, **kwargs):
         if "text" in kwargs or "sha256" in kwargs:
             raise ValidationError(
@@ -327,6 +334,8 @@ class Source(Timestamped):
     note = models.TextField(blank=True)
 
     objects = SourceQuerySet.as_manager()
+
+    history = audit.history()
 
     class Meta:
         ordering = ["-published_on", "pk"]
@@ -426,6 +435,7 @@ class Source(Timestamped):
                 stale.append(statement)
         if stale:
             models.QuerySet.bulk_update(Statement.objects.all(), stale, ["prefix", "suffix"])
+            audit.record_many(Statement, Statement.objects.filter(pk__in=[s.pk for s in stale]), "~")
 
     def check_statements_still_anchor(self):
         """Refuse a text change that would leave a statement's quote pointing at other words."""
@@ -465,6 +475,9 @@ class Topic(Versioned):
         help_text='What "supports" means on this topic, and what the topic covers.',
     )
     sort_order = models.PositiveSmallIntegerField(default=100)
+
+    objects = audit.AuditedQuerySet.as_manager()
+    history = audit.history()
 
     class Meta:
         ordering = ["sort_order", "name"]
@@ -509,6 +522,9 @@ class Meeting(Timestamped):
         blank=True,
         help_text="Where this meeting is reported.",
     )
+
+    objects = audit.AuditedQuerySet.as_manager()
+    history = audit.history()
 
     class Meta:
         ordering = ["starts_on", "pk"]
@@ -593,6 +609,9 @@ class Proposal(Timestamped):
         Source, models.PROTECT, related_name="proposals", null=True, blank=True
     )
 
+    objects = audit.AuditedQuerySet.as_manager()
+    history = audit.history()
+
     class Meta:
         ordering = ["party__sort_order", "proposed_on", "pk"]
         constraints = [
@@ -639,6 +658,9 @@ class ProposalParameter(models.Model):
     note = models.CharField(max_length=300, blank=True)
     sort_order = models.PositiveSmallIntegerField(default=0)
 
+    objects = audit.AuditedQuerySet.as_manager()
+    history = audit.history()
+
     class Meta:
         ordering = ["proposal", "sort_order", "pk"]
         constraints = [
@@ -657,7 +679,7 @@ class ProposalParameter(models.Model):
         )
 
 
-class StatementQuerySet(models.QuerySet):
+class StatementQuerySet(audit.AuditedQuerySet):
     ANCHOR_FIELDS = {"quote", "start", "end", "prefix", "suffix", "source", "source_id"}
 
     def analysis(self):
@@ -685,7 +707,10 @@ class StatementQuerySet(models.QuerySet):
         # Every object is validated above; the plain QuerySet's bulk_update writes them
         # without going through this class's update(), which refuses a bare party.
         plain = models.QuerySet(self.model, using=self.db)
-        return plain.bulk_update(objs, sorted(fields), *args, **kwargs)
+        with transaction.atomic(using=self.db):
+            count = plain.bulk_update(objs, sorted(fields), *args, **kwargs)
+            audit.record_many(self.model, objs, "~")
+        return count
 
     def update(self, **kwargs):
         """
@@ -753,6 +778,8 @@ class Statement(Timestamped):
     note = models.TextField(blank=True, help_text="Editorial note; not part of the quote.")
 
     objects = StatementQuerySet.as_manager()
+
+    history = audit.history()
 
     class Meta:
         ordering = ["stated_on", "source", "start", "pk"]

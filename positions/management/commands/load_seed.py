@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from positions import audit
 from positions.seed import SEED_PATH, SeedError, load_seed
 
 
@@ -14,7 +15,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, path, **options):
         try:
-            report = load_seed(path)
+            with audit.operation("command load_seed"):
+                report = load_seed(path)
         except (SeedError, OSError, ValueError) as error:
             raise CommandError(f"Seed data not loaded: {error}") from error
         self.stdout.write(report.summary())
