@@ -106,9 +106,7 @@ def current_user():
 
 def related_ids(instance):
     names = RELATED.get(instance._meta.label_lower, [])
-    return {
-        name: sorted(getattr(instance, name).values_list("pk", flat=True)) for name in names
-    }
+    return {name: sorted(getattr(instance, name).values_list("pk", flat=True)) for name in names}
 
 
 def related_ids_for_many(model, pks):
@@ -208,7 +206,7 @@ def record_many(model, objs, history_type):
             history_change_reason=reason,
             history_type=history_type,
             related_ids=related[obj.pk],
-            **{field.attname: getattr(obj, field.attname) for field in history_model.tracked_fields},
+            **{f.attname: getattr(obj, f.attname) for f in history_model.tracked_fields},
         )
         for obj in objs
     ]

@@ -31,6 +31,7 @@ class AuditedAdmin(SimpleHistoryAdmin):
         if self.opts.label_lower in audit.RELATED:
             return ["related_display"]
         return []
+
     change_list_template = "admin/positions/audited_change_list.html"
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
@@ -160,10 +161,11 @@ def restore_relations(obj, record):
     notes = []
     for name, ids in record.related_ids.items():
         relation = getattr(obj, name)
-        existing = set(relation.model._base_manager.filter(pk__in=ids).values_list("pk", flat=True))
+        existing = set(
+            relation.model._base_manager.filter(pk__in=ids).values_list("pk", flat=True)
+        )
         relation.set(sorted(existing))
         gone = sorted(set(ids) - existing)
         if gone:
             notes.append(f"{name} {', '.join(map(str, gone))} no longer exist and were left out")
     return "; ".join(notes)
-

@@ -435,7 +435,7 @@ class Source(Timestamped):
                 stale.append(statement)
         if stale:
             models.QuerySet.bulk_update(Statement.objects.all(), stale, ["prefix", "suffix"])
-            audit.record_many(Statement, Statement.objects.filter(pk__in=[s.pk for s in stale]), "~")
+            audit.record_many(Statement, stale, "~")
 
     def check_statements_still_anchor(self):
         """Refuse a text change that would leave a statement's quote pointing at other words."""
