@@ -1,5 +1,5 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count
 from django.db.models.functions import Length
 from django.urls import reverse
@@ -108,15 +108,6 @@ class SourceForm(VersionedModelForm):
         return self.cleaned_data["text"].replace("\r\n", "\n")
 
 
-class AnchoredSourceForm(SourceForm):
-    """For a source that quotes anchor to: its text is shown, not edited."""
-
-    text = None
-
-    class Meta(SourceForm.Meta):
-        fields = [name for name in SourceForm.Meta.fields if name != "text"]
-
-
 @admin.register(Source)
 class SourceAdmin(AuditedAdmin):
     form = SourceForm
@@ -138,18 +129,12 @@ class SourceAdmin(AuditedAdmin):
             .order_by(*Source._meta.ordering)
         )
 
-    def get_readonly_fields(self, request, obj=None):
-        fields = list(super().get_readonly_fields(request, obj))
-        if obj is not None and obj.statements.exists():
-            # Changing the text under captured quotes needs re-anchoring, which this
-            # form does not do; the model would refuse the save anyway.
-            fields.append("text")
-        return fields
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        if obj is not None and obj.statements.exists():
-            kwargs["form"] = AnchoredSourceForm
-        return super().get_form(request, obj, change, **kwargs)
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        report = obj.reanchoring
+        if report is not None:
+            level = messages.WARNING if report.flagged else messages.INFO
+            self.message_user(request, f"The text changed: {report.summary()}.", level)
 
     @admin.display(description="published", ordering="published_on")
     def published(self, source):
@@ -375,11 +360,29 @@ class StatementAdmin(AuditedAdmin):
         "meeting",
         "source",
     ]
-    list_filter = ["party", "topics", "stance", "kind", "source", "meeting", "proposal"]
+    list_filter = [
+        "needs_review",
+        "party",
+        "topics",
+        "stance",
+        "kind",
+        "source",
+        "meeting",
+        "proposal",
+    ]
     list_select_related = ["actor", "party", "meeting", "source"]
     search_fields = ["quote", "actor__name", "note"]
     autocomplete_fields = ["actor", "source", "meeting", "proposal"]
-    readonly_fields = ["quote_in_context", "party", "prefix", "suffix", "created_at", "updated_at"]
+    readonly_fields = [
+        "quote_in_context",
+        "party",
+        "prefix",
+        "suffix",
+        "needs_review",
+        "review_note",
+        "created_at",
+        "updated_at",
+    ]
     fieldsets = [
         (
             None,
@@ -398,7 +401,17 @@ class StatementAdmin(AuditedAdmin):
         ("Proposal", {"fields": ["proposal", "proposal_stance"]}),
         (
             "Record",
-            {"fields": ["note", "prefix", "suffix", "created_at", "updated_at"]},
+            {
+                "fields": [
+                    "note",
+                    "prefix",
+                    "suffix",
+                    "needs_review",
+                    "review_note",
+                    "created_at",
+                    "updated_at",
+                ]
+            },
         ),
     ]
 
@@ -434,6 +447,8 @@ class StatementAdmin(AuditedAdmin):
     def quote_in_context(self, statement):
         if statement.pk is None:
             return "Shown after saving."
+        if statement.needs_review:
+            return format_html('<p class="errornote">Needs review: {}</p>', statement.review_note)
         text = statement.source.text
         start, end = statement.paragraph_bounds
         return format_html(

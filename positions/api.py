@@ -409,7 +409,8 @@ class StatementViewSet(VersionedModelViewSet):
     @action(detail=False, url_path="annotations", pagination_class=None)
     def annotations(self, request):
         """The filtered statements as W3C Web Annotations (JSON-LD), a page at a time."""
-        statements = self.filter_queryset(self.get_queryset())
+        # A statement awaiting review has offsets that no longer point at its words.
+        statements = self.filter_queryset(self.get_queryset()).filter(needs_review=False)
         paginator = Paginator(statements, MAX_PAGE_SIZE)
         raw = request.query_params.get("page", "1")
         if not (raw.isascii() and raw.isdigit()):

@@ -179,7 +179,7 @@ def relations_changed(model, pk):
         record.related_ids = related_ids(instance)
         type(record)._base_manager.filter(pk=record.pk).update(related_ids=record.related_ids)
         return
-    record_many(model, [instance], "~")
+    changed_in_bulk(model, [pk])
 
 
 def deleting():
@@ -189,7 +189,7 @@ def deleting():
     return _state.deleting
 
 
-def record_many(model, objs, history_type):
+def record_many(model, objs, history_type, reason=None):
     """One history row for each of ``objs``, written together (for bulk writes)."""
     objs = [obj for obj in objs if obj.pk is not None]
     if not objs:
@@ -198,7 +198,7 @@ def record_many(model, objs, history_type):
     related = {}
     for start in range(0, len(objs), CHUNK):
         related |= related_ids_for_many(model, [obj.pk for obj in objs[start : start + CHUNK]])
-    now, user, reason = timezone.now(), current_user(), change_reason()
+    now, user, reason = timezone.now(), current_user(), reason or change_reason()
     rows = [
         history_model(
             history_date=now,
@@ -218,6 +218,26 @@ def record_many(model, objs, history_type):
     return rows
 
 
+def changed_in_bulk(model, pks, reason=None):
+    """
+    After rows were changed without save() (QuerySet.update, bulk_update, a cascade): raise
+    their versions, as save() would, so that an edit based on an older version is refused,
+    and record a history row for each. Returns {pk: new version}.
+    """
+    versions = {}
+    pks = list(pks)
+    versioned = any(field.name == "version" for field in model._meta.concrete_fields)
+    with transaction.atomic():
+        for start in range(0, len(pks), CHUNK):
+            rows = model._base_manager.filter(pk__in=pks[start : start + CHUNK])
+            if versioned:
+                models.QuerySet.update(rows, version=models.F("version") + 1)
+            fresh = list(rows.order_by("pk"))
+            record_many(model, fresh, "~", reason=reason)
+            versions.update({row.pk: getattr(row, "version", None) for row in fresh})
+    return versions
+
+
 class AuditedQuerySet(models.QuerySet):
     """Bulk writes that record history, one row per record written."""
 
@@ -230,17 +250,21 @@ class AuditedQuerySet(models.QuerySet):
         objs = list(objs)
         with transaction.atomic(using=self.db):
             count = super().bulk_update(objs, fields, *args, **kwargs)
-            record_many(self.model, objs, "~")
+            set_versions(objs, changed_in_bulk(self.model, [obj.pk for obj in objs]))
         return count
 
     def update(self, **kwargs):
         with transaction.atomic(using=self.db):
             pks = list(self.values_list("pk", flat=True))
             count = super().update(**kwargs)
-            for start in range(0, len(pks), CHUNK):
-                chunk = pks[start : start + CHUNK]
-                record_many(self.model, self.model._base_manager.filter(pk__in=chunk), "~")
+            changed_in_bulk(self.model, pks)
         return count
+
+
+def set_versions(objs, versions):
+    for obj in objs:
+        if versions.get(obj.pk) is not None:
+            obj.version = versions[obj.pk]
 
 
 class AuditMiddleware:

@@ -2,6 +2,19 @@ import json
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.text import slugify
+
+from positions import intake
+from positions.models import (
+    Actor,
+    AttributionKind,
+    Meeting,
+    Party,
+    Proposal,
+    Source,
+    Statement,
+    Topic,
+)
 
 
 class VersionedModelForm(forms.ModelForm):
@@ -48,12 +61,16 @@ class VersionedModelForm(forms.ModelForm):
             self.report_conflict(current)
         return cleaned
 
+    def form_for(self, instance):
+        """An unbound form of this kind on ``instance``, to show its values."""
+        return type(self)(instance=instance)
+
     def report_conflict(self, current):
         try:
             seen = json.loads(self.cleaned_data.get("based_on_values") or "{}")
         except ValueError:
             seen = {}
-        now = type(self)(instance=current).shown_values()
+        now = self.form_for(current).shown_values()
         changed = [
             f"{self.fields[name].label or name}: was “{seen.get(name, '')}”, now “{value}”"
             for name, value in now.items()
@@ -69,3 +86,268 @@ class VersionedModelForm(forms.ModelForm):
             f"{current.version}). Changed in between: {listing}. Your entries are still in the "
             "form: check those fields, then save again to apply your version."
         )
+
+
+class SourceAddForm(forms.ModelForm):
+    """A new source: its metadata, and its text pasted or uploaded (.txt or .html)."""
+
+    # Django 6 makes https the default scheme of a URL typed without one; choose it now.
+    url = forms.URLField(label="URL", max_length=500, required=False, assume_scheme="https")
+    text = forms.CharField(
+        label="Paste the text",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 14}),
+        help_text="Or upload a file below. Paragraphs are kept, one per line.",
+    )
+    upload = forms.FileField(
+        label="Or upload a file",
+        required=False,
+        help_text=".txt or .html; HTML is reduced to its text (scripts and styles dropped).",
+        widget=forms.ClearableFileInput(attrs={"accept": ".txt,.text,.htm,.html"}),
+    )
+
+    class Meta:
+        model = Source
+        fields = ["title", "publisher", "published_on", "published_on_precision", "url", "note"]
+        widgets = {"published_on": forms.DateInput(attrs={"type": "date"})}
+
+    duplicate = None
+
+    def clean(self):
+        cleaned = super().clean()
+        pasted, upload = cleaned.get("text") or "", cleaned.get("upload")
+        if pasted.strip() and upload:
+            raise ValidationError("Paste the text or upload a file, not both.")
+        try:
+            if upload:
+                text = intake.text_from_upload(upload)
+            elif pasted:
+                text = intake.text_from_paste(pasted)
+            else:
+                raise ValidationError("Paste the source's text, or upload it as a file.")
+        except ValidationError as error:
+            self.add_error("upload" if upload else "text", error)
+            return cleaned
+        self.instance.text = text
+        self.duplicate = Source.objects.filter(sha256=Source.text_hash(text)).first()
+        if self.duplicate:
+            self.add_error(
+                "upload" if upload else "text",
+                f"This exact text is already stored, as “{self.duplicate.title}”.",
+            )
+        return cleaned
+
+    def _post_clean(self):
+        super()._post_clean()
+        # The text field is not a model field here; check it as the model would.
+        if self.instance.text and not self.has_error("text") and not self.has_error("upload"):
+            try:
+                self.instance.validate_text()
+            except ValidationError as error:
+                self.add_error("text", error.message_dict["text"])
+
+
+class SourceEditForm(VersionedModelForm):
+    """A source's metadata and text; changing the text re-anchors the quotes on it."""
+
+    url = forms.URLField(label="URL", max_length=500, required=False, assume_scheme="https")
+    text = forms.CharField(
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 24}),
+        help_text=(
+            "Quotes on this source are found again after an edit: at their old place, or "
+            "by their context. Any that cannot be placed are listed for review."
+        ),
+    )
+
+    class Meta:
+        model = Source
+        fields = [
+            "title",
+            "publisher",
+            "published_on",
+            "published_on_precision",
+            "url",
+            "text",
+            "note",
+        ]
+        widgets = {"published_on": forms.DateInput(attrs={"type": "date"})}
+
+    def clean_text(self):
+        return intake.text_from_paste(self.cleaned_data["text"])
+
+
+class ActorChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, actor):
+        return f"{actor.label} ({actor.party.code if actor.party_id else 'author'})" + (
+            f" — {actor.role}" if actor.role else ""
+        )
+
+
+class CaptureForm(VersionedModelForm):
+    """
+    A statement captured from a selection of a source's text. The offsets come from the
+    selection; the quote is the text between them, shown for the editor to confirm and
+    checked again on save, so that nothing captured differs from the source.
+    """
+
+    start = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    end = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    quote = forms.CharField(widget=forms.HiddenInput, strip=False)
+    actor = ActorChoiceField(
+        queryset=Actor.objects.select_related("party").order_by("party__sort_order", "name"),
+        required=False,
+        empty_label="— choose, or add a new actor below —",
+    )
+    new_actor_name = forms.CharField(label="New actor's name", required=False, max_length=200)
+    new_actor_prefix = forms.CharField(
+        label="Rank or title", required=False, max_length=100, help_text="e.g. Colonel-General"
+    )
+    new_actor_party = forms.ModelChoiceField(
+        label="Speaks for",
+        queryset=Party.objects.all(),
+        required=False,
+        empty_label="No side (the article's author)",
+    )
+    new_actor_role = forms.CharField(
+        label="Role, as the source states it", required=False, max_length=300
+    )
+    topics = forms.ModelMultipleChoiceField(
+        queryset=Topic.objects.all(), widget=forms.CheckboxSelectMultiple
+    )
+    note = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    class Meta:
+        model = Statement
+        fields = [
+            "start",
+            "end",
+            "quote",
+            "actor",
+            "topics",
+            "stance",
+            "kind",
+            "stated_on",
+            "stated_on_precision",
+            "meeting",
+            "proposal",
+            "proposal_stance",
+            "note",
+        ]
+        widgets = {"stated_on": forms.DateInput(attrs={"type": "date"})}
+
+    duplicate = None
+
+    def __init__(self, *args, source, **kwargs):
+        self.source = source
+        super().__init__(*args, **kwargs)
+        self.instance.source = source
+        self.fields["meeting"].queryset = Meeting.objects.order_by("starts_on", "title")
+        self.fields["proposal"].queryset = Proposal.objects.select_related("party")
+        if self.instance.pk is not None:
+            self.initial.setdefault("topics", list(self.instance.topics.all()))
+
+    def form_for(self, instance):
+        return type(self)(instance=instance, source=self.source)
+
+    def clean(self):
+        cleaned = super().clean()
+        self.check_span(cleaned)
+        self.check_actor(cleaned)
+        return cleaned
+
+    def check_span(self, cleaned):
+        start, end, quote = cleaned.get("start"), cleaned.get("end"), cleaned.get("quote")
+        if start is not None and end is not None and end <= start:
+            raise ValidationError("The selection is empty: select at least one word.")
+        if None in (start, end) or quote is None:
+            return
+        text = self.source.text
+        if end > len(text):
+            raise ValidationError(
+                f"The selection ends past the end of the text ({len(text)} characters)."
+            )
+        if text[start:end] != quote:
+            raise ValidationError(
+                "The source's text at this selection is no longer what the form showed (the "
+                "text may have been edited meanwhile). Select the words again."
+            )
+        if not quote.strip():
+            raise ValidationError("The selection holds only spaces: select some words.")
+
+    def check_actor(self, cleaned):
+        actor, name = cleaned.get("actor"), cleaned.get("new_actor_name", "").strip()
+        if actor and name:
+            self.add_error("new_actor_name", "Choose an actor or add a new one, not both.")
+            return
+        if not actor and not name:
+            self.add_error("actor", "Choose who said it, or add a new actor.")
+            return
+        if name:
+            actor = Actor(
+                name=name,
+                honorific_prefix=cleaned.get("new_actor_prefix", "").strip(),
+                party=cleaned.get("new_actor_party"),
+                role=cleaned.get("new_actor_role", "").strip(),
+                slug=unique_actor_slug(name),
+            )
+            try:
+                actor.full_clean()
+            except ValidationError as error:
+                for message in error.messages:
+                    self.add_error("new_actor_name", message)
+                return
+            self.new_actor = actor
+            kind = cleaned.get("kind")
+            if kind == AttributionKind.ANALYSIS and actor.party is not None:
+                self.add_error("kind", "The author's analysis belongs to no side.")
+            if kind and kind != AttributionKind.ANALYSIS and actor.party is None:
+                self.add_error(
+                    "new_actor_party",
+                    "An actor with no side can only give the author's analysis: choose a side.",
+                )
+            return
+        start, end = cleaned.get("start"), cleaned.get("end")
+        self.duplicate = (
+            Statement.objects.filter(source=self.source, actor=actor, start=start, end=end)
+            .exclude(pk=self.instance.pk)
+            .first()
+        )
+        if self.duplicate:
+            raise ValidationError(
+                f"{actor} already has a statement on exactly these words (statement "
+                f"{self.duplicate.pk}); open it to edit it rather than capture it twice."
+            )
+
+    new_actor = None
+
+    def save(self, commit=True):
+        if self.new_actor is not None:
+            self.new_actor.save()
+            self.instance.actor = self.new_actor
+        statement = super().save(commit=False)
+        if self.instance.needs_review:
+            statement.start = self.cleaned_data["start"]
+        statement.save()
+        statement.topics.set(self.cleaned_data["topics"])
+        return statement
+
+
+class FindQuoteForm(forms.Form):
+    """The keyboard path to a capture: type or paste the words instead of selecting them."""
+
+    words = forms.CharField(
+        label="Find words in the text",
+        strip=False,
+        max_length=5000,
+        help_text="Type or paste them exactly; the capture form opens where they occur.",
+    )
+
+
+def unique_actor_slug(name):
+    base = slugify(name)[:90] or "actor"
+    slug, number = base, 2
+    while Actor.objects.filter(slug=slug).exists():
+        slug, number = f"{base}-{number}", number + 1
+    return slug

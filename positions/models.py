@@ -2,6 +2,7 @@ import datetime
 import hashlib
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import F, Q
@@ -256,8 +257,10 @@ class Actor(Timestamped):
             super().save(*args, **kwargs)
             if party_changed:
                 # A statement's party is its actor's: keep them together.
-                models.QuerySet.update(self.statements.all(), party_id=self.party_id)
-                audit.record_many(Statement, self.statements.all(), "~")
+                statements = self.statements.all()
+                pks = list(statements.values_list("pk", flat=True))
+                models.QuerySet.update(statements, party_id=self.party_id)
+                audit.changed_in_bulk(Statement, pks)
 
     def get_absolute_url(self):
         return reverse("positions:actor-detail", args=[self.slug])
@@ -352,20 +355,21 @@ class Source(Timestamped):
     def save(self, *args, **kwargs):
         self.validate_text()
         self.sha256 = self.text_hash(self.text)
+        self.reanchoring = None
         with transaction.atomic():
-            if self.pk:
-                self.check_statements_still_anchor()
+            text_changed = (
+                self.pk is not None
+                and Source._base_manager.filter(pk=self.pk).exclude(sha256=self.sha256).exists()
+            )
             super().save(*args, **kwargs)
-            if self.pk:
-                self.refresh_quote_context()
+            if text_changed:
+                self.reanchoring = self.reanchor_statements()
 
     def get_absolute_url(self):
         return reverse("positions:source-detail", args=[self.pk])
 
     def clean(self):
         self.validate_text()
-        if self.pk:
-            self.check_statements_still_anchor()
         duplicate = (
             Source.objects.filter(sha256=self.text_hash(self.text)).exclude(pk=self.pk).first()
         )
@@ -413,47 +417,85 @@ class Source(Timestamped):
                 | {min(end, s.end) for s in inside}
             )
             paragraphs.append(
-                [
-                    Segment(
-                        text=self.text[a:b],
-                        statements=[s for s in inside if s.start <= a and s.end >= b],
-                        starting=[s for s in inside if s.start == a],
-                    )
-                    for a, b in zip(cuts, cuts[1:], strict=False)
-                ]
+                Paragraph(
+                    start,
+                    [
+                        Segment(
+                            text=self.text[a:b],
+                            statements=[s for s in inside if s.start <= a and s.end >= b],
+                            starting=[s for s in inside if s.start == a],
+                        )
+                        for a, b in zip(cuts, cuts[1:], strict=False)
+                    ],
+                )
             )
         return paragraphs
 
-    def refresh_quote_context(self):
-        """After a text change that left every quote in place, renew their prefix and suffix."""
-        stale = []
-        for statement in self.statements.only("quote", "start", "end", "prefix", "suffix"):
+    def reanchor_statements(self):
+        """
+        After a change of text, find each statement's quote again (quotes.relocate) and
+        move its offsets and context there. A quote that cannot be found unambiguously is
+        left where it was and flagged for review; it is never attached to other words.
+        Returns a Reanchoring report.
+        """
+        report = Reanchoring()
+        changed = []
+        for statement in self.statements.select_related(None).order_by("start", "pk"):
             statement.source = self
-            found = quotes.anchor_at(self.text, statement.start, statement.end)
-            if (statement.prefix, statement.suffix) != (found.prefix, found.suffix):
-                statement.prefix, statement.suffix = found.prefix, found.suffix
-                stale.append(statement)
-        if stale:
-            models.QuerySet.bulk_update(Statement.objects.all(), stale, ["prefix", "suffix"])
-            audit.record_many(Statement, stale, "~")
-
-    def check_statements_still_anchor(self):
-        """Refuse a text change that would leave a statement's quote pointing at other words."""
-        broken = [
-            statement.pk
-            for statement in self.statements.only("quote", "start", "end")
-            if self.text[statement.start : statement.end] != statement.quote
-        ]
-        if broken:
-            raise ValidationError(
-                {
-                    "text": (
-                        f"This change would move {len(broken)} captured quote(s) away from "
-                        f"their words (statement ids {', '.join(map(str, broken[:20]))}). "
-                        "Edit or remove those statements first."
-                    )
-                }
+            found = quotes.relocate(
+                self.text, statement.quote, statement.start, statement.prefix, statement.suffix
             )
+            if found.start is None:
+                if not statement.needs_review:
+                    statement.needs_review = True
+                    statement.review_note = (
+                        f"After the source text was edited (version {self.version}), "
+                        f"{found.note}. Choose where the quote is, or remove the statement."
+                    )
+                    changed.append(statement)
+                report.flagged.append(statement)
+                continue
+            anchor = quotes.anchor_at(self.text, found.start, found.start + len(statement.quote))
+            new = (anchor.start, anchor.end, anchor.prefix, anchor.suffix, False)
+            old = (statement.start, statement.end, statement.prefix, statement.suffix)
+            if new != (*old, statement.needs_review):
+                if found.how != "in place" or statement.needs_review:
+                    report.moved.append((statement, found.how))
+                statement.start, statement.end, statement.prefix, statement.suffix = new[:4]
+                statement.needs_review, statement.review_note = False, ""
+                changed.append(statement)
+        if changed:
+            fields = ["start", "end", "prefix", "suffix", "needs_review", "review_note"]
+            # Written as they are: moved quotes were checked above, flagged ones keep
+            # their old offsets until an editor places them.
+            models.QuerySet.bulk_update(Statement.objects.all(), changed, fields)
+            reason = f"{audit.change_reason()}: re-anchored after source {self.pk} was edited"
+            audit.changed_in_bulk(Statement, [s.pk for s in changed], reason=reason)
+        return report
+
+
+@dataclass
+class Reanchoring:
+    """What re-anchoring did after a source's text changed."""
+
+    moved: list = field(default_factory=list)  # (statement, how)
+    flagged: list = field(default_factory=list)
+
+    def summary(self):
+        parts = []
+        if self.moved:
+            parts.append(f"{len(self.moved)} quote(s) found again and moved")
+        if self.flagged:
+            parts.append(f"{len(self.flagged)} quote(s) could not be placed and need review")
+        return "; ".join(parts) or "every quote is where it was"
+
+
+class Paragraph(list):
+    """The segments of one paragraph, and its offset in the text (for selecting from it)."""
+
+    def __init__(self, start, segments):
+        super().__init__(segments)
+        self.start = start
 
 
 @dataclass
@@ -709,7 +751,7 @@ class StatementQuerySet(audit.AuditedQuerySet):
         plain = models.QuerySet(self.model, using=self.db)
         with transaction.atomic(using=self.db):
             count = plain.bulk_update(objs, sorted(fields), *args, **kwargs)
-            audit.record_many(self.model, objs, "~")
+            audit.set_versions(objs, audit.changed_in_bulk(self.model, [o.pk for o in objs]))
         return count
 
     def update(self, **kwargs):
@@ -776,6 +818,16 @@ class Statement(Timestamped):
     )
     proposal_stance = models.CharField(max_length=16, choices=ProposalStance, blank=True)
     note = models.TextField(blank=True, help_text="Editorial note; not part of the quote.")
+    needs_review = models.BooleanField(
+        default=False,
+        db_index=True,
+        editable=False,
+        help_text=(
+            "Set when the source's text was edited and the quote could not be found again "
+            "unambiguously; its offsets are then the old ones, not to be trusted."
+        ),
+    )
+    review_note = models.TextField(blank=True, editable=False)
 
     objects = StatementQuerySet.as_manager()
 
@@ -868,6 +920,26 @@ class Statement(Timestamped):
         if not self.source_id:
             raise ValidationError({"source": "A statement needs the source it quotes."})
         self.party_id = self.actor.party_id if self.actor_id else None
+        if self.needs_review and self.anchor_edited():
+            # An editor who gives a flagged statement new offsets or a new quote places it.
+            self.needs_review, self.review_note = False, ""
+        if not self.needs_review:
+            # A statement awaiting review keeps its quote and old offsets until an editor
+            # places it; it is never re-anchored on the way.
+            self.anchor()
+
+    def anchor_edited(self):
+        stored = (
+            Statement._base_manager.filter(pk=self.pk)
+            .values_list("source_id", "quote", "start", "end")
+            .first()
+        )
+        return stored != (self.source_id, self.quote, self.start, self.end)
+
+    def place(self, start):
+        """Anchor a statement awaiting review at ``start``, where its quote must be."""
+        self.start, self.end = start, start + len(self.quote)
+        self.needs_review, self.review_note = False, ""
         self.anchor()
 
     def anchor(self):
@@ -950,6 +1022,8 @@ class Statement(Timestamped):
 
     def anchor_problem(self):
         """Describe how the stored quote disagrees with its source, or return ""."""
+        if self.needs_review:
+            return ""  # known not to match, and listed for review
         text = self.source.text
         if self.start is None or self.end is None:
             return "it has no offsets."
@@ -1027,6 +1101,29 @@ class StatementTopic(models.Model):
 
     def __str__(self):
         return f"{self.topic} ← statement {self.statement_id}"
+
+
+class DismissedSuggestion(models.Model):
+    """A suggested span of a source that an editor judged not to be a statement."""
+
+    source = models.ForeignKey(Source, models.CASCADE, related_name="dismissed_suggestions")
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    dismissed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    dismissed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["source", "start", "end"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "start", "end"], name="dismissedsuggestion_unique_span"
+            ),
+        ]
+
+    def __str__(self):
+        return f"source {self.source_id}, {self.start}–{self.end}"
 
 
 class SeedEntry(models.Model):

@@ -61,3 +61,48 @@ def describe_near_miss(text, quote):
 
 def excerpt(text, limit=80):
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Relocation:
+    """Where a quote was found again after its source text changed, and how."""
+
+    start: int | None
+    how: str  # "in place", "by context", "by prefix", "by suffix", or "" if not found
+    note: str = ""
+
+
+def relocate(text, quote, start, prefix, suffix):
+    """
+    Find ``quote`` again in a changed ``text``: first at its old offset, then, anywhere
+    else, with its old prefix and suffix context around it, then with one side of that
+    context. A quote found on none of these terms, or found more than once, is not moved:
+    the result's start is None and its note says why. The quote alone is never enough,
+    since the same words elsewhere may be another passage.
+    """
+    if text[start : start + len(quote)] == quote:
+        return Relocation(start, "in place")
+    attempts = [
+        ("by context", prefix + quote + suffix, len(prefix)),
+        ("by prefix", prefix + quote, len(prefix)),
+        ("by suffix", quote + suffix, 0),
+    ]
+    for how, needle, lead in attempts:
+        if not (prefix if how == "by prefix" else suffix if how == "by suffix" else True):
+            continue  # no context on that side to go by (the quote was at an edge)
+        found = occurrences(text, needle)
+        if len(found) == 1:
+            return Relocation(found[0] + lead, how)
+        if len(found) > 1:
+            return Relocation(
+                None, "", f"the quote with its context occurs {len(found)} times in the new text"
+            )
+    if quote in text:
+        count = len(occurrences(text, quote))
+        return Relocation(
+            None,
+            "",
+            f"the words occur {count} time{'s' if count > 1 else ''} in the new text, but not "
+            "with their old context",
+        )
+    return Relocation(None, "", "the words are no longer in the text")

@@ -341,9 +341,10 @@ class StatementSerializer(ModelValidatedSerializer):
             "proposal",
             "proposal_stance",
             "note",
+            "needs_review",
             "version",
         ]
-        read_only_fields = ["version"]
+        read_only_fields = ["version", "needs_review"]
         extra_kwargs = {"proposal_stance": {"write_only": True}}
 
     def to_internal_value(self, data):

@@ -55,6 +55,10 @@ class Suggestion:
     cue: str
 
     @property
+    def kind_label(self):
+        return AttributionKind(self.kind).label
+
+    @property
     def key(self):
         """Identifies a suggestion across requests, e.g. to dismiss it."""
         return f"{self.start}-{self.end}-{self.actor.pk if self.actor else 0}"

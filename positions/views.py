@@ -10,6 +10,7 @@ from positions.comparison import (
     compare_filtered,
     filtered_proposals,
 )
+from positions.editorial import visible_statements
 from positions.filters import StatementFilter
 from positions.models import (
     Actor,
@@ -79,11 +80,12 @@ def source_list(request):
 @require_GET
 def source_detail(request, pk):
     source = get_object_or_404(Source, pk=pk)
-    statements = source.statements.select_related("actor", "party").order_by("start", "pk")
+    statements = visible_statements(source)
     context = {
         "source": source,
         "paragraphs": source.highlighted_paragraphs(statements),
         "statements": statements,
+        "awaiting_review": source.statements.filter(needs_review=True).count(),
     }
     return render(request, "positions/source_detail.html", context)
 

@@ -11,17 +11,29 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        checked = mismatched = 0
+        checked = mismatched = awaiting = 0
         # Source by source, so that each text is read once however many statements cite it.
         for source in Source.objects.order_by("pk").iterator(chunk_size=100):
             statements = (
                 Statement.objects.filter(source=source)
                 .select_related("actor")
-                .only("quote", "start", "end", "prefix", "suffix", "party", "actor__party")
+                .only(
+                    "quote",
+                    "start",
+                    "end",
+                    "prefix",
+                    "suffix",
+                    "party",
+                    "needs_review",
+                    "actor__party",
+                )
                 .order_by("pk")
             )
             for statement in statements:
                 statement.source = source
+                if statement.needs_review:
+                    awaiting += 1
+                    continue
                 checked += 1
                 problem = statement.anchor_problem()
                 if not problem and statement.party_id != statement.actor.party_id:
@@ -32,3 +44,8 @@ class Command(BaseCommand):
         if mismatched:
             raise CommandError(f"{mismatched} of {checked} statements do not match their source.")
         self.stdout.write(f"All {checked} statements match their sources exactly.")
+        if awaiting:
+            self.stdout.write(
+                f"{awaiting} statement(s) await review after their source's text was edited "
+                "(listed at /review/); they were not checked."
+            )
