@@ -218,11 +218,23 @@ def test_a_source_page_links_each_captured_quote(editor_client):
     assert link in response.content.decode()
 
 
-def test_a_source_with_statements_keeps_its_text_read_only(editor_client):
-    statement = StatementFactory()
+def test_editing_a_sources_text_in_the_admin_reanchors_its_quotes(editor_client):
+    statement = StatementFactory(quote="We have no wish")
     source = statement.source
-    response = editor_client.get(f"/admin/positions/source/{source.pk}/change/")
-    assert "text" not in response.context["adminform"].form.fields
+    form = (
+        editor_client.get(f"/admin/positions/source/{source.pk}/change/").context["adminform"].form
+    )
+    data = {name: form[name].value() or "" for name in form.fields}
+    data["text"] = "A new first line.\n" + source.text
+    response = editor_client.post(
+        f"/admin/positions/source/{source.pk}/change/", data, follow=True
+    )
+    assert response.status_code == 200
+    assert "1 quote(s) found again and moved" in response.content.decode()
+    statement.refresh_from_db()
+    source.refresh_from_db()
+    assert source.text[statement.start : statement.end] == "We have no wish"
+    assert not statement.needs_review
 
 
 def test_a_new_source_keeps_its_text_exactly_but_for_browser_line_breaks(editor_client):

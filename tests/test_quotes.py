@@ -1,6 +1,10 @@
+import io
+
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 
+from positions import quotes
 from positions.models import Statement
 from tests.factories import ActorFactory, SourceFactory, StatementFactory
 
@@ -140,13 +144,48 @@ def test_a_queryset_update_that_breaks_a_quote_is_rolled_back():
     assert statement.source.text[statement.start : statement.end] == CURLY
 
 
-def test_changing_a_sources_text_under_its_quotes_is_refused():
+def test_changing_a_sources_text_under_a_quote_flags_it_and_keeps_the_quote():
     statement = StatementFactory(quote=CURLY)
     source = statement.source
+    old_start = statement.start
     source.text = source.text.replace("“We have", "“We do have")
-    with pytest.raises(ValidationError) as error:
-        source.save()
-    assert f"statement ids {statement.pk}" in error.value.message_dict["text"][0]
+    source.save()
+    assert [s.pk for s in source.reanchoring.flagged] == [statement.pk]
+    statement.refresh_from_db()
+    assert (statement.quote, statement.start, statement.needs_review) == (CURLY, old_start, True)
+    assert "no longer in the text" in statement.review_note
+    # verify_quotes leaves it out, and says so, rather than failing on it.
+    out = io.StringIO()
+    call_command("verify_quotes", stdout=out)
+    assert "1 statement(s) await review" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected", "how"),
+    [
+        ("ab QUOTE cd", "ab QUOTE cd!", 3, "in place"),
+        ("ab QUOTE cd", "xx ab QUOTE cd", 6, "by context"),
+        ("ab QUOTE cd", "xx ab QUOTE zz", 6, "by prefix"),
+        ("ab QUOTE cd", "xx zz QUOTE cd", 6, "by suffix"),
+        ("ab QUOTE cd", "QUOTE and QUOTE", None, ""),
+        ("ab QUOTE cd", "ab quote cd x", None, ""),
+    ],
+)
+def test_a_quote_is_found_again_in_place_then_by_context_never_by_its_words_alone(
+    old, new, expected, how
+):
+    start = old.index("QUOTE")
+    prefix, suffix = old[:start], old[start + 5 :]
+    found = quotes.relocate(new, "QUOTE", start, prefix, suffix)
+    assert (found.start, found.how) == (expected, how)
+    if expected is None:
+        assert found.note
+
+
+def test_a_quote_whose_context_occurs_twice_is_not_placed():
+    found = quotes.relocate("xx ab QUOTE cd ab QUOTE cd", "QUOTE", 3, "ab ", " cd")
+    assert found.start is None
+    assert "2 times" in found.note
 
 
 def test_changing_a_sources_text_elsewhere_is_allowed_when_quotes_still_match():

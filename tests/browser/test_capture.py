@@ -1,0 +1,123 @@
+"""Capturing statements in a real browser: select words, save, see them highlighted; accept
+a suggestion; the keyboard path; axe-core on the editor's source page."""
+
+import pytest
+from playwright.sync_api import expect
+
+from positions.models import Party, Stance, Statement, Topic
+from tests.browser.helpers import assert_no_axe_violations, log_in
+from tests.factories import SOURCE_TEXT, ActorFactory, SourceFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SELECT_PHRASE = """
+(phrase) => {
+  const container = document.getElementById("source-text");
+  const walker = document.createTreeWalker(container, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const index = node.data.indexOf(phrase);
+    if (index >= 0) {
+      window.getSelection().setBaseAndExtent(node, index, node, index + phrase.length);
+      return true;
+    }
+  }
+  return false;
+}
+"""
+
+
+@pytest.fixture
+def editing(page, live_server, editor):
+    """An editor's browser, and a source with an actor and a topic to capture with."""
+    log_in(page, editor, live_server)
+    russia, _ = Party.objects.get_or_create(code="RU", defaults={"name": "Russia"})
+    actor = ActorFactory(name="Pyotr Kozlov", party=russia)
+    topic = Topic.objects.create(slug="warheads", name="Warhead ceilings")
+    text = SOURCE_TEXT + "\nKozlov added, “We will never accept these limits on our forces.”"
+    return SourceFactory(text=text), actor, topic
+
+
+def fill_and_save(page, actor, topic, kind=None):
+    panel = page.locator("#capture-panel")
+    if actor is not None:
+        panel.locator("#id_actor").select_option(str(actor.pk))
+    panel.get_by_label(topic.name).check()
+    panel.locator("#id_stance").select_option(Stance.OPPOSES)
+    if kind:
+        panel.locator("#id_kind").select_option(kind)
+    panel.get_by_role("button", name="Save statement").click()
+
+
+def test_selecting_words_and_saving_highlights_them(page, editing):
+    source, actor, topic = editing
+    phrase = "interrupted – and resumed"  # an en dash: stored exactly as in the text
+    page.goto(source.get_absolute_url())
+    assert page.evaluate(SELECT_PHRASE, phrase)
+    page.get_by_role("button", name="Capture selected words").click()
+    panel = page.locator("#capture-panel")
+    expect(panel.locator(".selection mark")).to_have_text(phrase)
+    fill_and_save(page, actor, topic, kind="reported")
+    expect(panel).to_contain_text("Captured")
+    statement = Statement.objects.get(source=source)
+    assert statement.quote == phrase
+    assert source.text[statement.start : statement.end] == phrase
+    highlight = page.locator(f'#source-text mark a[href="{statement.get_absolute_url()}"]')
+    expect(highlight).to_have_text(phrase)
+
+
+def test_a_selection_outside_the_text_is_refused_in_place(page, editing):
+    source, _, _ = editing
+    page.goto(source.get_absolute_url())
+    page.evaluate(
+        "() => { const h = document.querySelector('h1');"
+        " window.getSelection().selectAllChildren(h); }"
+    )
+    page.get_by_role("button", name="Capture selected words").click()
+    expect(page.locator("#capture-status")).to_have_text(
+        "Select words within the source's text only."
+    )
+    expect(page.locator("#capture-panel form")).to_have_count(0)
+
+
+def test_accepting_a_suggestion_opens_a_prefilled_form_and_saves(page, editing):
+    source, actor, topic = editing
+    page.goto(source.get_absolute_url())
+    page.get_by_role("link", name="Suggestions").click()
+    suggestion = page.locator(".suggestion").filter(has_text="We will never accept")
+    expect(suggestion).to_contain_text("Pyotr Kozlov")
+    suggestion.get_by_role("link", name="Accept").click()
+    panel = page.locator("#capture-panel")
+    expect(panel.locator("#id_actor")).to_have_value(str(actor.pk))
+    fill_and_save(page, None, topic)
+    expect(panel).to_contain_text("Captured")
+    statement = Statement.objects.get(source=source, actor=actor)
+    assert statement.quote == "We will never accept these limits on our forces."
+    expect(page.locator(f'#source-text a[href="{statement.get_absolute_url()}"]')).to_be_visible()
+
+
+def test_the_keyboard_path_finds_words_and_captures_them(page, editing):
+    source, actor, topic = editing
+    page.goto(source.get_absolute_url())
+    page.get_by_label("Find words in the text").focus()
+    page.keyboard.type("does not need thousands of warheads")
+    page.keyboard.press("Enter")
+    panel = page.locator("#capture-panel")
+    expect(panel.locator(".selection mark")).to_have_text("does not need thousands of warheads")
+    # Focus moved into the form, so the keyboard can go on from there.
+    assert page.evaluate(
+        "() => document.getElementById('capture-panel').contains(document.activeElement)"
+    )
+    fill_and_save(page, actor, topic, kind="reported")
+    expect(panel).to_contain_text("Captured")
+    assert Statement.objects.filter(
+        source=source, quote="does not need thousands of warheads"
+    ).exists()
+
+
+def test_the_editors_source_page_with_the_form_open_has_no_axe_violations(page, editing):
+    source, _, _ = editing
+    page.goto(source.get_absolute_url())
+    page.evaluate(SELECT_PHRASE, "Rumsfeld said")
+    page.get_by_role("button", name="Capture selected words").click()
+    expect(page.locator("#capture-panel form")).to_be_visible()
+    assert_no_axe_violations(page)
