@@ -57,3 +57,53 @@ def test_every_public_page_and_fragment_is_valid_html(client, seeded):
         documents[f"htmx {url}"] = FRAGMENT_FRAME.format(name=url, fragment=html)
 
     assert html_errors(documents) == []
+
+
+def test_every_editor_page_and_fragment_is_valid_html(editor_client, seeded):
+    source = Source.objects.get()
+    statement = Statement.objects.get(quote__startswith="We have no wish")
+    flagged = Statement.objects.exclude(pk=statement.pk).first()
+    Statement.objects.filter(pk=flagged.pk).update(needs_review=True, review_note="Gone.")
+    start = source.text.index("Both the")
+    capture = f"/sources/{source.pk}/capture/?start={start}&end={start + 8}"
+    pages = {
+        "/sources/new/": 200,
+        f"/sources/{source.pk}/": 200,
+        f"/sources/{source.pk}/edit/": 200,
+        capture: 200,
+        f"/sources/{source.pk}/capture/?start=5&end=5": 400,
+        f"/sources/{source.pk}/find/?words=missile+defense": 200,
+        f"/sources/{source.pk}/find/?words=nowhere+to+be+found": 200,
+        f"/sources/{source.pk}/suggestions/": 200,
+        f"/statements/{statement.pk}/edit/": 200,
+        f"/statements/{flagged.pk}/": 200,
+        "/review/": 200,
+        "/changes/": 200,
+    }
+    fragments = {
+        capture: 200,
+        f"/sources/{source.pk}/find/?words=missile+defense": 200,
+        f"/sources/{source.pk}/suggestions/": 200,
+    }
+    documents = {}
+    for url, status in pages.items():
+        response = editor_client.get(url)
+        assert response.status_code == status, url
+        documents[url] = response.content.decode()
+    for url, status in fragments.items():
+        response = editor_client.get(url, headers=HTMX)
+        assert response.status_code == status, url
+        html = response.content.decode()
+        assert "<html" not in html, url
+        documents[f"htmx {url}"] = FRAGMENT_FRAME.format(name=url, fragment=html)
+    refused = editor_client.post(
+        f"/sources/{source.pk}/capture/", {"start": start, "end": start + 8}, headers=HTMX
+    )
+    assert refused.status_code == 400
+    documents["htmx refused capture"] = FRAGMENT_FRAME.format(
+        name="refused", fragment=refused.content.decode()
+    )
+    bad_source = editor_client.post("/sources/new/", {"title": "", "text": ""})
+    assert bad_source.status_code == 400
+    documents["refused source"] = bad_source.content.decode()
+    assert html_errors(documents) == []
