@@ -80,3 +80,26 @@ def test_every_suggestion_is_an_exact_span_of_the_text(seeded):
     for suggestion in suggest(source, captured=[]):
         assert source.text[suggestion.start : suggestion.end] == suggestion.quote
         assert suggestion.quote == suggestion.quote.strip()
+
+
+def test_on_the_seed_article_suggestions_are_precise_and_find_most_reported_speech(seeded):
+    """The README's other figures: how many suggestions are real statements with the right
+    speaker (19 of 19 when measured), and how much reported speech they reach (11 of 16)."""
+    source = Source.objects.get()
+    statements = list(source.statements.all())
+    found = suggest(source, actors=list(Actor.objects.all()), captured=[])
+
+    def same_speaker_overlap(candidate, statement):
+        return (
+            candidate.actor is not None
+            and candidate.actor.pk == statement.actor_id
+            and candidate.start < statement.end
+            and statement.start < candidate.end
+        )
+
+    right = [c for c in found if any(same_speaker_overlap(c, s) for s in statements)]
+    reported = [s for s in statements if s.kind == "reported"]
+    reached = [s for s in reported if any(same_speaker_overlap(c, s) for c in found)]
+    assert len(found) >= 15
+    assert len(right) / len(found) >= 0.9
+    assert len(reached) / len(reported) >= 0.65
