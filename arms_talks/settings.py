@@ -273,3 +273,7 @@ LOGGING = {
 # Sources added by editors: the largest file accepted, and the longest pasted text.
 SOURCE_UPLOAD_MAX_BYTES = env_int("SOURCE_UPLOAD_MAX_BYTES", 2 * 1024 * 1024)
 SOURCE_TEXT_MAX_CHARS = env_int("SOURCE_TEXT_MAX_CHARS", 1_000_000)
+# A form's fields (not its files) may hold the longest pasted text, at up to 4 bytes a
+# character, so that the editor gets the form's own "too long" message rather than a
+# bare 400 from Django's request parser.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, 4 * SOURCE_TEXT_MAX_CHARS + 65_536)

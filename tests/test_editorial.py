@@ -119,6 +119,26 @@ def test_an_oversized_upload_is_refused_not_truncated(editor_client, settings):
     assert not Source.objects.filter(title="Big").exists()
 
 
+def test_an_overlong_paste_is_refused_not_truncated(editor_client, settings):
+    settings.SOURCE_TEXT_MAX_CHARS = 100
+    response = editor_client.post(
+        reverse("positions:source-add"),
+        {"title": "Long", "published_on_precision": "day", "text": "ж" * 101},
+    )
+    assert response.status_code == 400
+    assert "101" in response.content.decode() and "100" in response.content.decode()
+    assert not Source.objects.filter(title="Long").exists()
+
+
+def test_a_pasted_text_with_nul_bytes_is_refused_by_the_middleware_or_the_form(editor_client):
+    response = editor_client.post(
+        reverse("positions:source-add"),
+        {"title": "Nul", "published_on_precision": "day", "text": "a\x00b"},
+    )
+    assert response.status_code == 400
+    assert not Source.objects.filter(title="Nul").exists()
+
+
 def test_adding_the_same_text_twice_links_to_the_stored_source(editor_client, seed):
     response = editor_client.post(
         reverse("positions:source-add"),
