@@ -36,6 +36,7 @@ from positions.models import (
 )
 
 CHANGES_PER_PAGE = 50
+MAX_PAGES = 40  # recent changes go back this far; each record's full history is in the admin
 
 
 def editor_required(permission):
@@ -347,18 +348,24 @@ AUDITED = [Statement, Source, Actor, Proposal, ProposalParameter, Meeting, Topic
 @editor_required("positions.view_statement")
 def recent_changes(request):
     """The latest edits across the site, newest first, with who, how and what changed."""
+    raw = request.GET.get("page", "1")
+    page = int(raw) if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_PAGES else 1
+    # Each model's newest rows down to this page, merged: the same queries on every page.
+    depth = page * CHANGES_PER_PAGE
     rows = []
     for model in AUDITED:
+        history = model.history.all()
         earlier = model.history.filter(
             id=OuterRef("id"), history_date__lt=OuterRef("history_date")
         ).order_by("-history_date", "-history_id")
         rows.extend(
-            model.history.select_related("history_user")
+            history.select_related("history_user")
             .annotate(previous_id=Subquery(earlier.values("history_id")[:1]))
-            .order_by("-history_date", "-history_id")[:CHANGES_PER_PAGE]
+            .order_by("-history_date", "-history_id")[: depth + 1]
         )
     rows.sort(key=lambda row: (row.history_date, row.history_id), reverse=True)
-    rows = rows[:CHANGES_PER_PAGE]
+    more = len(rows) > depth and page < MAX_PAGES
+    rows = rows[depth - CHANGES_PER_PAGE : depth]
     previous = previous_records(rows)
     for row in rows:
         before = previous.get(row.previous_id)
@@ -368,7 +375,8 @@ def recent_changes(request):
         row.history_url = reverse(
             f"admin:positions_{row.instance_type._meta.model_name}_history", args=[row.id]
         )
-    return render(request, "positions/recent_changes.html", {"changes": rows})
+    context = {"changes": rows, "page": page, "older": page + 1 if more else None}
+    return render(request, "positions/recent_changes.html", context)
 
 
 def previous_records(rows):

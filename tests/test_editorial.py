@@ -619,7 +619,7 @@ def test_a_stale_statement_edit_in_the_capture_ui_is_refused(editor_client, russ
 def test_recent_changes_lists_the_latest_edits_with_who_and_what(editor_client, russia):
     source = SourceFactory(text=SOURCE_TEXT)
     statement = StatementFactory(source=source, actor=ActorFactory(party=russia), quote="Ivanov")
-    statement.stance = Stance.SUPPORTS
+    statement.stance = Stance.OPPOSES
     statement.save()
     page = editor_client.get(reverse("positions:recent-changes")).content.decode()
     assert "“Ivanov”" in page
@@ -641,6 +641,20 @@ def test_recent_changes_query_count_does_not_grow(
         statement.save()
     with django_assert_max_num_queries(25):
         editor_client.get(reverse("positions:recent-changes"))
+
+
+def test_recent_changes_go_back_page_by_page(editor_client, russia, settings):
+    source = SourceFactory(text=SOURCE_TEXT)
+    statement = StatementFactory(source=source, actor=ActorFactory(party=russia), quote="Ivanov")
+    for number in range(60):
+        statement.note = f"note {number}"
+        statement.save()
+    first = editor_client.get(reverse("positions:recent-changes")).content.decode()
+    assert "page=2" in first
+    second = editor_client.get(reverse("positions:recent-changes"), {"page": 2}).content.decode()
+    assert second.count("<tr>") > 1
+    garbage = editor_client.get(reverse("positions:recent-changes"), {"page": "x"})
+    assert garbage.status_code == 200
 
 
 def test_recent_changes_need_a_login(client):
