@@ -16,6 +16,9 @@ do on its own:
   management command (the row's change reason).
 
 An operation is a request (AuditMiddleware) or a block of code run under ``operation()``.
+Outside any operation (a shell, a script) each change is recorded as it happens, so a
+``set()`` that replaces links is a removal and an addition: two rows. Scripts that edit
+links should run in ``operation("script name")``, as the management commands do.
 """
 
 from contextlib import contextmanager
@@ -25,6 +28,8 @@ from asgiref.local import Local
 from django.db import models, transaction
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
+
+from positions.quotes import excerpt
 
 _state = Local()
 
@@ -48,6 +53,16 @@ class HistorySnapshot(models.Model):
 
     class Meta:
         abstract = True
+
+    @property
+    def label(self):
+        """What the record was, in a few words, read from this row alone (no queries)."""
+        if hasattr(self, "quote"):
+            return f"“{excerpt(self.quote, 70)}”"
+        for name in ("name", "title", "quantity"):
+            if hasattr(self, name):
+                return excerpt(str(getattr(self, name)), 70)
+        return f"#{self.id}"
 
     @property
     def related_display(self):
@@ -182,6 +197,13 @@ def relations_changed(model, pk):
     changed_in_bulk(model, [pk])
 
 
+def linking():
+    """Records whose many-to-many links are being changed by add/remove/set right now."""
+    if not hasattr(_state, "linking"):
+        _state.linking = set()
+    return _state.linking
+
+
 def deleting():
     """Records being deleted right now, whose links go first; their deletion row suffices."""
     if not hasattr(_state, "deleting"):
@@ -305,13 +327,22 @@ def connect_signals():
     post_create_historical_record.connect(on_post_create_record, dispatch_uid="audit-post")
 
     def topic_link_changed(sender, instance, raw=False, **kwargs):
-        if not raw:
+        # A link saved or deleted on its own (the admin's inline); those that add(),
+        # remove() and set() change are recorded once, by m2m_links_changed.
+        key = ("positions.statement", instance.statement_id)
+        if not raw and key not in linking():
             relations_changed(Statement, instance.statement_id)
 
     post_save.connect(topic_link_changed, sender=StatementTopic, dispatch_uid="audit-link-save")
     post_delete.connect(topic_link_changed, sender=StatementTopic, dispatch_uid="audit-link-del")
 
     def m2m_links_changed(sender, instance, action, reverse, model, pk_set, **kwargs):
+        if not reverse:
+            key = (instance._meta.label_lower, instance.pk)
+            if action.startswith("pre_"):
+                linking().add(key)
+            else:
+                linking().discard(key)
         if not action.startswith("post_"):
             return
         if reverse:

@@ -371,7 +371,6 @@ def recent_changes(request):
         before = previous.get(row.previous_id)
         row.changed_fields = changed_fields(before, row) if before else []
         row.model_name = row.instance_type._meta.verbose_name
-        row.label = record_label(row)
         row.history_url = reverse(
             f"admin:positions_{row.instance_type._meta.model_name}_history", args=[row.id]
         )
@@ -403,12 +402,3 @@ def changed_fields(before, after):
     if before.related_ids != after.related_ids:
         names.extend(sorted(after.related_ids))
     return names
-
-
-def record_label(row):
-    if row.instance_type is Statement:
-        return f"“{quotes.excerpt(row.quote, 70)}”"
-    for name in ("name", "title", "quantity"):
-        if hasattr(row, name):
-            return quotes.excerpt(str(getattr(row, name)), 70)
-    return f"#{row.id}"

@@ -9,9 +9,10 @@ and it is recorded. A statement's topics, and other many-to-many links, come bac
 
 import json
 
-from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from asgiref.local import Local
+from django.contrib import admin, messages
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.db import IntegrityError, models, transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -23,14 +24,41 @@ from positions.forms import VersionedModelForm
 
 DELETED_PER_PAGE = 100
 
+# The names of linked records, loaded once for a history page (see AuditedAdmin.links).
+_names = Local()
+
 
 class AuditedAdmin(SimpleHistoryAdmin):
     history_list_per_page = 50
+    # Simple-history's list, labelling each row from its own fields: a label read through
+    # the row's object (a statement's actor) would cost a query per row, and fail once
+    # that actor is deleted.
+    object_history_list_template = "admin/positions/object_history_list.html"
 
     def get_history_list_display(self, request):
         if self.opts.label_lower in audit.RELATED:
-            return ["related_display"]
+            return ["links"]
         return []
+
+    def history_view(self, request, object_id, extra_context=None):
+        _names.value = {}
+        try:
+            return super().history_view(request, object_id, extra_context)
+        finally:
+            _names.value = None
+
+    @admin.display(description="links")
+    def links(self, record):
+        """A row's topics or participants by name, with one query per linked model a page."""
+        parts = []
+        for name, ids in sorted(record.related_ids.items()):
+            model = self.model._meta.get_field(name).related_model
+            cache = _names.value if _names.value is not None else {}
+            if model not in cache:
+                cache[model] = dict(model._base_manager.values_list("pk", "name"))
+            labels = [cache[model].get(pk, f"#{pk} (deleted)") for pk in ids]
+            parts.append(f"{name}: {', '.join(labels) or '—'}")
+        return "; ".join(parts)
 
     change_list_template = "admin/positions/audited_change_list.html"
 
@@ -60,6 +88,11 @@ class AuditedAdmin(SimpleHistoryAdmin):
                 self.fields["based_on_values"].initial = json.dumps(
                     form(instance=current).shown_values()
                 )
+
+            def clean(self):
+                cleaned = super().clean()
+                check_required_relations(self.instance, record)
+                return cleaned
 
         return RevertForm
 
@@ -132,12 +165,22 @@ class AuditedAdmin(SimpleHistoryAdmin):
             return HttpResponseRedirect(self.deleted_url())
         obj = record.instance
         obj._change_reason = f"admin: restored from deletion (history {record.history_id})"
+        obj._restored_from_version = getattr(record, "version", 0)
         try:
             with transaction.atomic():
+                check_required_relations(obj, record)
                 obj.save()
+                keep_creation_time(obj, record)
                 missing = restore_relations(obj, record)
         except ValidationError as error:
             messages.error(request, f"Not restored: {' '.join(error.messages)}")
+            return HttpResponseRedirect(self.deleted_url())
+        except ObjectDoesNotExist as error:
+            messages.error(
+                request,
+                f"Not restored: it refers to a record that has since been deleted ({error}). "
+                "Restore that record first.",
+            )
             return HttpResponseRedirect(self.deleted_url())
         except IntegrityError:
             messages.error(
@@ -154,6 +197,37 @@ class AuditedAdmin(SimpleHistoryAdmin):
         return HttpResponseRedirect(
             reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
         )
+
+
+# Relations a record cannot be without: a statement is always on at least one topic.
+REQUIRED_RELATIONS = {"positions.statement": ["topics"]}
+
+
+def check_required_relations(obj, record):
+    """Refuse to bring back a version whose required links have all been deleted since."""
+    for name in REQUIRED_RELATIONS.get(obj._meta.label_lower, []):
+        ids = record.related_ids.get(name, [])
+        model = obj._meta.get_field(name).related_model
+        if not model._base_manager.filter(pk__in=ids).exists():
+            raise ValidationError(
+                f"every one of its {name} at that version has since been deleted "
+                f"({', '.join(map(str, ids)) or 'none recorded'}); it cannot be without "
+                f"{name}. Edit the current version instead."
+            )
+
+
+def keep_creation_time(obj, record):
+    """A restored record was created when it first was, not when it was restored."""
+    created_at = getattr(record, "created_at", None)
+    if created_at is None:
+        return
+    model = type(obj)
+    models.QuerySet.update(model._base_manager.filter(pk=obj.pk), created_at=created_at)
+    operation = audit.current_operation()
+    row = operation.records.get((obj._meta.label_lower, obj.pk)) if operation else None
+    if row is not None:
+        type(row)._base_manager.filter(pk=row.pk).update(created_at=created_at)
+    obj.created_at = created_at
 
 
 def restore_relations(obj, record):

@@ -141,7 +141,8 @@ class Versioned(models.Model):
 
     def save(self, *args, update_fields=None, **kwargs):
         if self._state.adding:
-            self.version = 1
+            # A record restored from its history continues its version numbers.
+            self.version = getattr(self, "_restored_from_version", 0) + 1
             return super().save(*args, update_fields=update_fields, **kwargs)
         with transaction.atomic():
             # Raised in the database, and read back under the row lock that raise takes,
@@ -873,7 +874,11 @@ class Statement(Timestamped):
         ]
 
     def __str__(self):
-        return f"{self.actor}: “{quotes.excerpt(self.quote, 60)}”"
+        try:
+            who = self.actor
+        except Actor.DoesNotExist:  # a historical version whose actor is gone
+            who = f"Actor {self.actor_id} (deleted)"
+        return f"{who}: “{quotes.excerpt(self.quote, 60)}”"
 
     def save(self, *args, update_fields=None, **kwargs):
         self.prepare_for_save()
