@@ -129,10 +129,10 @@ def capture(request, pk):
     """The capture form for a selection (GET ?start=&end=), and its save (POST)."""
     source = get_object_or_404(Source, pk=pk)
     if request.method == "POST":
-        with transaction.atomic():
-            form = CaptureForm(request.POST, source=source)
-            if form.is_valid():
-                return captured(request, source, form.save())
+        form = CaptureForm(request.POST, source=source)
+        statement = save_capture(form)
+        if statement is not None:
+            return captured(request, source, statement)
         return render_capture(request, source, form, status=400)
 
     start, end = parse_offset(request.GET.get("start")), parse_offset(request.GET.get("end"))
@@ -184,6 +184,37 @@ def render_capture(request, source, form, status=200):
         "after": source.text[end : end + 80] if valid_span else "",
     }
     return render_panel(request, "positions/capture.html", context, status=status)
+
+
+def save_capture(form):
+    """
+    Validate and save a capture form in one transaction; return the statement, or None
+    with the form's errors set. A colleague who captured the same span for the same actor
+    a moment earlier (after this form was checked) makes it a duplicate, reported as such.
+    """
+    try:
+        with transaction.atomic():
+            if form.is_valid():
+                return form.save()
+    except IntegrityError:
+        form.duplicate = (
+            Statement.objects.filter(
+                source=form.source,
+                actor=form.instance.actor_id,
+                start=form.cleaned_data.get("start"),
+                end=form.cleaned_data.get("end"),
+            )
+            .exclude(pk=form.instance.pk)
+            .first()
+        )
+        form.add_error(
+            None,
+            "Someone captured these exact words for this actor a moment ago; open their "
+            "statement rather than capture it twice."
+            if form.duplicate
+            else "The statement could not be saved as it clashes with one saved meanwhile.",
+        )
+    return None
 
 
 def captured(request, source, statement):
@@ -266,11 +297,11 @@ def suggestion_dismiss(request, pk):
         DismissedSuggestion.objects.get_or_create(
             source=source, start=start, end=end, defaults={"dismissed_by": request.user}
         )
-        messages.info(request, "Suggestion dismissed; it will not be suggested again.")
-    url = reverse("positions:suggestions", args=[source.pk])
+        if not request.htmx:
+            messages.info(request, "Suggestion dismissed; it will not be suggested again.")
     if request.htmx:
         return suggestion_list(request, pk)
-    return HttpResponseRedirect(url)
+    return HttpResponseRedirect(reverse("positions:suggestions", args=[source.pk]))
 
 
 @editor_required("positions.change_statement")
@@ -279,12 +310,10 @@ def statement_edit(request, pk):
     statement = get_object_or_404(Statement.objects.select_related("source"), pk=pk)
     source = statement.source
     if request.method == "POST":
-        with transaction.atomic():
-            form = CaptureForm(request.POST, instance=statement, source=source)
-            if form.is_valid():
-                form.save()
-                messages.success(request, "Saved.")
-                return HttpResponseRedirect(statement.get_absolute_url())
+        form = CaptureForm(request.POST, instance=statement, source=source)
+        if save_capture(form) is not None:
+            messages.success(request, "Saved.")
+            return HttpResponseRedirect(statement.get_absolute_url())
         return render_capture(request, source, form, status=400)
     return render_capture(request, source, CaptureForm(instance=statement, source=source))
 

@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from positions import suggestions
-from positions.forms import VersionedModelForm
+from positions.forms import CaptureForm, VersionedModelForm
 from positions.models import (
     Actor,
     AttributionKind,
@@ -728,3 +728,23 @@ def test_of_two_editors_saving_one_statement_at_once_exactly_one_wins(editor, mo
     statement.refresh_from_db()
     assert (statement.note, statement.version) == (f"Editor {winner}", version + 1)
     assert statement.history.count() == rows_before + 1
+
+
+def test_a_duplicate_saved_between_check_and_write_is_reported_not_a_500(
+    editor_client, seed, monkeypatch
+):
+    """Another editor's identical capture commits after this one's duplicate check: the
+    database's unique constraint refuses the write, and the editor is told, with a link."""
+    existing = Statement.objects.filter(source=seed).exclude(kind="analysis").first()
+    monkeypatch.setattr(CaptureForm, "check_actor", lambda self, cleaned: None)
+    response = editor_client.post(
+        reverse("positions:capture", args=[seed.pk]),
+        capture_data(
+            seed, existing.start, existing.end, actor=existing.actor_id, kind=existing.kind
+        ),
+        headers=HTMX,
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "a moment ago" in page
+    assert f'href="{existing.get_absolute_url()}"' in page

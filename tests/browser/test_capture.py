@@ -121,3 +121,25 @@ def test_the_editors_source_page_with_the_form_open_has_no_axe_violations(page, 
     page.get_by_role("button", name="Capture selected words").click()
     expect(page.locator("#capture-panel form")).to_be_visible()
     assert_no_axe_violations(page)
+
+
+@pytest.mark.parametrize("path", ["/sources/new/", "/review/", "/changes/", "suggestions", "edit"])
+def test_the_editors_pages_have_no_axe_violations(page, editing, path):
+    source, _, _ = editing
+    if path == "suggestions":
+        path = f"/sources/{source.pk}/suggestions/"
+    elif path == "edit":
+        path = f"/sources/{source.pk}/edit/"
+    page.goto(path)
+    expect(page.locator("h1")).to_be_visible()
+    assert_no_axe_violations(page)
+
+
+def test_dismissing_a_suggestion_in_place_removes_it(page, editing):
+    source, _, _ = editing
+    page.goto(source.get_absolute_url())
+    page.get_by_role("link", name="Suggestions").click()
+    suggestion = page.locator(".suggestion").filter(has_text="We will never accept")
+    suggestion.get_by_role("button", name="Dismiss").click()
+    expect(page.locator(".suggestion").filter(has_text="We will never accept")).to_have_count(0)
+    expect(page.locator("#capture-panel")).to_contain_text("1 dismissed")
