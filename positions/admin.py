@@ -88,7 +88,9 @@ class SourceForm(VersionedModelForm):
         widget=forms.Textarea(attrs={"rows": 24, "class": "vLargeTextField source-text"}),
         help_text=(
             "The canonical snapshot that quotes anchor to, kept exactly as entered. Line breaks "
-            "typed here are stored as \\n (browsers send every textarea line break as \\r\\n)."
+            "typed here are stored as \\n (browsers send every textarea line break as \\r\\n). "
+            "After an edit, each captured quote is found again, in place or by its context; "
+            "any that cannot be placed are flagged and listed on the review page."
         ),
     )
 
