@@ -277,3 +277,27 @@ SOURCE_TEXT_MAX_CHARS = env_int("SOURCE_TEXT_MAX_CHARS", 1_000_000)
 # character, so that the editor gets the form's own "too long" message rather than a
 # bare 400 from Django's request parser.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, 4 * SOURCE_TEXT_MAX_CHARS + 65_536)
+
+# The cache: Redis, shared by every app process, when REDIS_URL is set (e.g.
+# redis://127.0.0.1:6379/0); otherwise each process's own memory. Either way a cached page
+# is keyed by the content version, which every write raises (positions/caching.py), so no
+# process serves a page from before an edit.
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "arms-talks",
+            "TIMEOUT": 3600,
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "arms-talks",
+            "TIMEOUT": 3600,
+            "OPTIONS": {"MAX_ENTRIES": 5000},
+        }
+    }

@@ -558,6 +558,11 @@ class MeetingViewSet(VersionedModelViewSet):
         return csv_response("meetings.csv", header, rows)
 
 
+# Statements (and proposals) listed per side and topic in the comparison; the counts say
+# how many there are in all, and the statements list (?topic=&party=) pages through them.
+COMPARISON_LIMIT = 20
+
+
 def comparison_statement_schema():
     return {
         "type": "object",
@@ -594,7 +599,14 @@ COMPARISON_SCHEMA = {
             "type": "array",
             "items": {
                 "type": "object",
-                "required": ["topic", "agreement", "agreement_label", "parties", "analysis"],
+                "required": [
+                    "topic",
+                    "agreement",
+                    "agreement_label",
+                    "parties",
+                    "analysis_count",
+                    "analysis",
+                ],
                 "properties": {
                     "topic": {
                         "type": "object",
@@ -611,13 +623,22 @@ COMPARISON_SCHEMA = {
                                 "party",
                                 "position",
                                 "position_label",
+                                "statement_count",
                                 "statements",
+                                "proposal_count",
                                 "proposals",
                             ],
                             "properties": {
                                 "party": {"type": "string"},
                                 "position": {"type": "string", "enum": Position.values},
                                 "position_label": {"type": "string"},
+                                "statement_count": {
+                                    "type": "integer",
+                                    "description": "All of this side's statements on the "
+                                    "topic that match the filters; the first "
+                                    f"{COMPARISON_LIMIT} are listed, by date.",
+                                },
+                                "proposal_count": {"type": "integer"},
                                 "statements": {
                                     "type": "array",
                                     "items": comparison_statement_schema(),
@@ -644,6 +665,7 @@ COMPARISON_SCHEMA = {
                             },
                         },
                     },
+                    "analysis_count": {"type": "integer"},
                     "analysis": {"type": "array", "items": comparison_statement_schema()},
                 },
             },
@@ -674,7 +696,7 @@ class ComparisonView(GenericAPIView):
         if NO_MATCH in active.values():
             # A filter names a record that does not exist: nothing matches it.
             return Response({"topics": [], "proposals_hidden": False})
-        rows, _ = compare_filtered(filterset)
+        rows, _ = compare_filtered(filterset, limit=COMPARISON_LIMIT)
 
         def statement(s):
             return {
@@ -720,11 +742,14 @@ class ComparisonView(GenericAPIView):
                                 "party": cell.party.code,
                                 "position": cell.position,
                                 "position_label": cell.position_label,
+                                "statement_count": cell.statement_count,
                                 "statements": [statement(s) for s in cell.statements],
+                                "proposal_count": cell.proposal_count,
                                 "proposals": [proposal(p) for p in cell.proposals],
                             }
                             for cell in row.cells
                         ],
+                        "analysis_count": row.analysis_count,
                         "analysis": [statement(s) for s in row.analysis],
                     }
                     for row in rows

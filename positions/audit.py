@@ -160,7 +160,14 @@ def on_pre_create_record(sender, instance, history_instance, **kwargs):
         history_instance.related_ids = related_ids(instance)
 
 
+def content_changed():
+    from positions import caching
+
+    caching.bump()
+
+
 def on_post_create_record(sender, instance, history_instance, **kwargs):
+    content_changed()
     operation_ = current_operation()
     if operation_ is not None:
         operation_.records[(instance._meta.label_lower, instance.pk)] = history_instance
@@ -191,6 +198,7 @@ def relations_changed(model, pk):
     if instance is None:
         return  # the record itself is being deleted; its deletion row keeps the links
     if record is not None:
+        content_changed()
         record.related_ids = related_ids(instance)
         type(record)._base_manager.filter(pk=record.pk).update(related_ids=record.related_ids)
         return
@@ -233,6 +241,7 @@ def record_many(model, objs, history_type, reason=None):
         for obj in objs
     ]
     rows = history_model.objects.bulk_create(rows)
+    content_changed()
     operation_ = current_operation()
     if operation_ is not None:
         for obj, row in zip(objs, rows, strict=True):

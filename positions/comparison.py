@@ -31,9 +31,10 @@ The agreement label of a topic compares the sides that take a position (anything
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db import models
+from django.db import connection, models
+from django.db.models import Count
 
-from positions.models import AttributionKind, Party, Proposal, Stance, StatementTopic, Topic
+from positions.models import Party, Proposal, Stance, Statement, StatementTopic, Topic
 
 
 class Position(models.TextChoices):
@@ -92,13 +93,19 @@ def agreement(positions):
 @dataclass
 class Cell:
     party: object
-    statements: list = field(default_factory=list)
+    statements: list = field(default_factory=list)  # the first ones, or all without a limit
     proposals: list = field(default_factory=list)
     position: str = Position.NO_DATA
+    statement_count: int = 0
+    proposal_count: int = 0
 
     @property
     def position_label(self):
         return Position(self.position).label
+
+    @property
+    def more_statements(self):
+        return self.statement_count > len(self.statements)
 
 
 @dataclass
@@ -107,6 +114,7 @@ class Row:
     cells: list
     analysis: list
     agreement: str
+    analysis_count: int = 0
 
     @property
     def agreement_label(self):
@@ -114,76 +122,149 @@ class Row:
 
     @property
     def statement_count(self):
-        return sum(len(cell.statements) for cell in self.cells)
+        return sum(cell.statement_count for cell in self.cells)
+
+    @property
+    def more_analysis(self):
+        return self.analysis_count > len(self.analysis)
 
     @property
     def has_content(self):
         return bool(
-            self.statement_count or self.analysis or any(cell.proposals for cell in self.cells)
+            self.statement_count
+            or self.analysis_count
+            or any(cell.proposal_count for cell in self.cells)
         )
 
 
-def compare(statements, topics, parties, proposals=None):
+# SQLite allows at most 500 terms in a compound SELECT; each cell is one term.
+CELLS_PER_QUERY = 400
+
+
+def first_per_cell(querysets, limit):
+    """
+    Run one LIMITed query per cell, as few round trips as the database allows: each
+    ``(key, queryset)`` gives the values_list rows of its first ``limit`` rows, by key.
+    Each cell reads a few index entries, however many rows the cell has.
+    """
+    found = defaultdict(list)
+    querysets = list(querysets)
+    for start in range(0, len(querysets), CELLS_PER_QUERY):
+        chunk = querysets[start : start + CELLS_PER_QUERY]
+        parts, params = [], []
+        for number, (_, queryset) in enumerate(chunk):
+            sql, cell_params = queryset[:limit].query.sql_with_params()
+            parts.append(f"SELECT {number} AS cell, * FROM ({sql}) AS cell_{number}")
+            params.extend(cell_params)
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(parts), params)
+            for cell, *values in cursor.fetchall():
+                found[chunk[cell][0]].append(tuple(values))
+    return found
+
+
+def compare(statements, topics, parties, proposals=None, *, limit=None, filtered=True):
     """
     One Row per topic, with one Cell per party in the given order.
 
-    ``statements`` is a Statement queryset, already filtered; it is read in one query
-    through the topic links. ``proposals`` defaults to every proposal on these topics.
-    Every statement belongs to a cell only through its party: analysis has no party and
-    goes to the row's analysis list, never to a side.
+    ``statements`` is a Statement queryset, already filtered (``filtered=False`` says it is
+    not, which spares the database a join). Each cell gets its statement count, its
+    position from the stances of all its statements, and its first ``limit`` statements
+    (all of them without a limit), in date order; proposals likewise. Every statement
+    belongs to a cell only through its party: analysis has no party and goes to the row's
+    analysis list, never to a side. The queries are the same however many statements
+    there are.
     """
     topics, parties = list(topics), list(parties)
-    links = (
-        StatementTopic.objects.filter(statement__in=statements, topic__in=topics)
-        .select_related(
-            "statement__actor",
-            "statement__party",
-            "statement__meeting",
-            "statement__proposal",
-        )
-        .defer("statement__source__text")
-        .order_by("statement__stated_on", "statement__source_id", "statement__start", "pk")
+    if not topics:
+        return []
+    links = StatementTopic.objects.filter(topic__in=topics)
+    if filtered:
+        links = links.filter(statement__in=statements.values("pk"))
+    stances = defaultdict(lambda: defaultdict(int))
+    for topic_id, party_id, stance, count in (
+        links.values_list("topic_id", "party_id", "stance").annotate(n=Count("pk")).order_by()
+    ):
+        stances[topic_id, party_id][stance] += count
+
+    party_ids = [party.pk for party in parties] + [None]
+    ordered = links.order_by("sort_date", "statement_id").values_list("statement_id")
+    cells = [
+        ((topic.pk, party_id), ordered.filter(topic_id=topic.pk, party_id=party_id))
+        for topic in topics
+        for party_id in party_ids
+    ]
+    if limit is None:
+        chosen = defaultdict(list)
+        for topic_id, party_id, statement_id in links.order_by(
+            "sort_date", "statement_id"
+        ).values_list("topic_id", "party_id", "statement_id"):
+            if party_id in party_ids:
+                chosen[topic_id, party_id].append((statement_id,))
+    else:
+        chosen = first_per_cell(cells, limit)
+    ids = {row[0] for rows in chosen.values() for row in rows}
+    by_id = (
+        Statement.objects.select_related("actor", "party", "meeting", "proposal")
+        .defer("source__text")
+        .in_bulk(ids)
     )
-    by_topic_party = defaultdict(list)
-    analysis = defaultdict(list)
-    for link in links:
-        statement = link.statement
-        if statement.kind == AttributionKind.ANALYSIS:
-            analysis[link.topic_id].append(statement)
-        else:
-            by_topic_party[link.topic_id, statement.party_id].append(statement)
 
     if proposals is None:
         proposals = Proposal.objects.all()
-    proposals_by = defaultdict(list)
-    for proposal in (
-        proposals.filter(topics__in=topics)
-        .select_related("party", "actor", "meeting")
+    proposal_counts = dict(
+        ((topic_id, party_id), count)
+        for topic_id, party_id, count in proposals.filter(topics__in=topics)
+        .values_list("topics", "party_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    # Each cell filters on one topic, in one join: a second filter on topics would join
+    # the link table again and list a proposal once per topic it has.
+    proposal_order = proposals.order_by("proposed_on", "pk").values_list("pk")
+    proposal_cells = [
+        ((topic.pk, party.pk), proposal_order.filter(topics=topic.pk, party_id=party.pk))
+        for topic in topics
+        for party in parties
+        if proposal_counts.get((topic.pk, party.pk))
+    ]
+    if limit is None:
+        proposal_ids = defaultdict(list)
+        for key, queryset in proposal_cells:
+            proposal_ids[key] = list(queryset)
+    else:
+        proposal_ids = first_per_cell(proposal_cells, limit)
+    proposal_by_id = (
+        Proposal.objects.select_related("party", "actor", "meeting")
         .prefetch_related("parameters")
-        .annotate(topic_id=models.F("topics"))
-        .order_by("proposed_on", "pk")
-    ):
-        proposals_by[proposal.topic_id, proposal.party_id].append(proposal)
+        .in_bulk({row[0] for rows in proposal_ids.values() for row in rows})
+    )
 
     rows = []
     for topic in topics:
-        cells = []
+        row_cells = []
         for party in parties:
+            key = (topic.pk, party.pk)
+            counted = stances[key]
             cell = Cell(
                 party=party,
-                statements=by_topic_party[topic.pk, party.pk],
-                proposals=proposals_by[topic.pk, party.pk],
+                statements=[by_id[row[0]] for row in chosen[key]],
+                proposals=[proposal_by_id[row[0]] for row in proposal_ids[key]],
+                statement_count=sum(counted.values()),
+                proposal_count=proposal_counts.get(key, 0),
             )
             cell.position = summarise(
-                (s.stance for s in cell.statements), has_proposals=bool(cell.proposals)
+                (stance for stance, count in counted.items() if count),
+                has_proposals=bool(cell.proposal_count),
             )
-            cells.append(cell)
+            row_cells.append(cell)
         rows.append(
             Row(
                 topic=topic,
-                cells=cells,
-                analysis=analysis[topic.pk],
-                agreement=agreement([cell.position for cell in cells]),
+                cells=row_cells,
+                analysis=[by_id[row[0]] for row in chosen[topic.pk, None]],
+                analysis_count=sum(stances[topic.pk, None].values()),
+                agreement=agreement([cell.position for cell in row_cells]),
             )
         )
     return rows
@@ -211,7 +292,7 @@ def filtered_proposals(active):
     return proposals
 
 
-def compare_filtered(filterset):
+def compare_filtered(filterset, limit=None):
     """
     The comparison for a valid statement filter, as the dashboard and the API show it:
     its topic and party narrow the rows and columns, its other filters the statements and
@@ -221,7 +302,16 @@ def compare_filtered(filterset):
     active = filterset.active
     topics = [active["topic"]] if "topic" in active else list(Topic.objects.all())
     parties = [active["party"]] if "party" in active else list(Party.objects.all())
-    rows = compare(filterset.qs, topics, parties, proposals=filtered_proposals(active))
+    rows = compare(
+        filterset.qs,
+        topics,
+        parties,
+        proposals=filtered_proposals(active),
+        limit=limit,
+        # Without filters on statements, the cells read the topic links alone. A party
+        # filter is one: it leaves out the author's analysis, which has no party.
+        filtered=bool(active.keys() - {"topic"}),
+    )
     if active:
         rows = [row for row in rows if row.has_content]
     return rows, parties

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, Length
 from django.urls import reverse
 
@@ -262,6 +262,7 @@ class Actor(Timestamped):
                 pks = list(statements.values_list("pk", flat=True))
                 models.QuerySet.update(statements, party_id=self.party_id)
                 audit.changed_in_bulk(Statement, pks)
+                sync_topic_links(Statement._base_manager.filter(actor_id=self.pk))
 
     def get_absolute_url(self):
         return reverse("positions:actor-detail", args=[self.slug])
@@ -724,6 +725,8 @@ class ProposalParameter(models.Model):
 
 class StatementQuerySet(audit.AuditedQuerySet):
     ANCHOR_FIELDS = {"quote", "start", "end", "prefix", "suffix", "source", "source_id"}
+    # Copied onto each statement's topic links (StatementTopic).
+    LINKED_FIELDS = {"actor", "actor_id", "party", "party_id", "stance", "stated_on"}
 
     def analysis(self):
         return self.filter(kind=AttributionKind.ANALYSIS)
@@ -752,7 +755,13 @@ class StatementQuerySet(audit.AuditedQuerySet):
         plain = models.QuerySet(self.model, using=self.db)
         with transaction.atomic(using=self.db):
             count = plain.bulk_update(objs, sorted(fields), *args, **kwargs)
-            audit.set_versions(objs, audit.changed_in_bulk(self.model, [o.pk for o in objs]))
+            pks = [o.pk for o in objs]
+            audit.set_versions(objs, audit.changed_in_bulk(self.model, pks))
+            if self.LINKED_FIELDS & fields:
+                for start in range(0, len(pks), audit.CHUNK):
+                    sync_topic_links(
+                        self.model._base_manager.filter(pk__in=pks[start : start + audit.CHUNK])
+                    )
         return count
 
     def update(self, **kwargs):
@@ -767,13 +776,15 @@ class StatementQuerySet(audit.AuditedQuerySet):
         if actor is not None:
             actor = actor if isinstance(actor, Actor) else Actor.objects.get(pk=actor)
             kwargs["party_id"] = actor.party_id
-        if not self.ANCHOR_FIELDS & kwargs.keys():
-            return super().update(**kwargs)
         with transaction.atomic(using=self.db):
             pks = list(self.values_list("pk", flat=True))
             count = super().update(**kwargs)
-            for statement in self.model._base_manager.filter(pk__in=pks).select_related("source"):
-                statement.validate_anchor()
+            changed = self.model._base_manager.filter(pk__in=pks)
+            if self.LINKED_FIELDS & kwargs.keys():
+                sync_topic_links(changed)
+            if self.ANCHOR_FIELDS & kwargs.keys():
+                for statement in changed.select_related("source"):
+                    statement.validate_anchor()
         return count
 
 
@@ -886,7 +897,9 @@ class Statement(Timestamped):
             # What prepare_for_save derived must be saved with what it was derived from.
             update_fields = set(update_fields) | {"party", "start", "end", "prefix", "suffix"}
             update_fields.add("quote")
-        super().save(*args, update_fields=update_fields, **kwargs)
+        with transaction.atomic():
+            super().save(*args, update_fields=update_fields, **kwargs)
+            sync_topic_links(Statement._base_manager.filter(pk=self.pk))
 
     def get_absolute_url(self):
         return reverse("positions:statement-detail", args=[self.pk])
@@ -1090,14 +1103,59 @@ class Statement(Timestamped):
         return start, len(text) if end == -1 else end
 
 
+UNDATED = datetime.date(9999, 12, 31)  # an undated statement sorts after every dated one
+
+
+class StatementTopicQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        created = super().bulk_create(objs, *args, **kwargs)
+        statement_ids = sorted({link.statement_id for link in created})
+        for start in range(0, len(statement_ids), audit.CHUNK):
+            chunk = statement_ids[start : start + audit.CHUNK]
+            sync_topic_links(Statement._base_manager.filter(pk__in=chunk))
+        return created
+
+
+def topic_links_added(sender, instance, action, reverse, pk_set, **kwargs):
+    """add() and set() write topic links in bulk, without their copied fields: fill them."""
+    if action != "post_add":
+        return
+    if reverse:
+        sync_topic_links(Statement._base_manager.filter(pk__in=pk_set or ()))
+    else:
+        sync_topic_links(Statement._base_manager.filter(pk=instance.pk))
+
+
 class StatementTopic(models.Model):
-    """Tags a statement with a topic; a topic that statements cite cannot be deleted."""
+    """
+    Tags a statement with a topic; a topic that statements cite cannot be deleted.
+
+    It also carries a copy of its statement's party, stance and date, so that the
+    dashboard reads each (topic, party) cell's first statements, and counts its stances,
+    from one index on this table instead of joining every statement on the topic. The
+    copy is kept by Statement.save(), StatementTopic.save() and sync_topic_links(), which
+    every other write path calls; verify_quotes checks it.
+    """
 
     statement = models.ForeignKey(Statement, models.CASCADE, related_name="topic_links")
     topic = models.ForeignKey(Topic, models.PROTECT, related_name="statement_links")
+    party = models.ForeignKey(
+        Party, models.DO_NOTHING, null=True, blank=True, editable=False, related_name="+"
+    )
+    stance = models.CharField(max_length=16, blank=True, editable=False)
+    sort_date = models.DateField(default=UNDATED, editable=False)
+
+    objects = StatementTopicQuerySet.as_manager()
 
     class Meta:
         ordering = ["topic__sort_order", "pk"]
+        indexes = [
+            models.Index(
+                fields=["topic", "party", "sort_date", "statement"],
+                name="statementtopic_cell_order",
+            ),
+            models.Index(fields=["topic", "party", "stance"], name="statementtopic_cell_stance"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["statement", "topic"], name="statementtopic_unique_pair"
@@ -1106,6 +1164,32 @@ class StatementTopic(models.Model):
 
     def __str__(self):
         return f"{self.topic} ← statement {self.statement_id}"
+
+    def save(self, *args, **kwargs):
+        statement = Statement._base_manager.only("party", "stance", "stated_on").get(
+            pk=self.statement_id
+        )
+        self.party_id, self.stance = statement.party_id, statement.stance
+        self.sort_date = statement.stated_on or UNDATED
+        super().save(*args, **kwargs)
+
+
+def sync_topic_links(statements):
+    """Copy party, stance and date from ``statements`` (a queryset) to their topic links."""
+    own = Statement._base_manager.filter(pk=OuterRef("statement_id"))
+    return (
+        models.QuerySet(StatementTopic)
+        .filter(statement__in=statements.values("pk"))
+        .update(
+            party_id=Subquery(own.values("party_id")[:1]),
+            stance=Subquery(own.values("stance")[:1]),
+            sort_date=Coalesce(
+                Subquery(own.values("stated_on")[:1]),
+                models.Value(UNDATED),
+                output_field=models.DateField(),
+            ),
+        )
+    )
 
 
 class DismissedSuggestion(models.Model):
@@ -1146,3 +1230,21 @@ class SeedEntry(models.Model):
 
     def __str__(self):
         return self.key
+
+
+class ContentVersion(models.Model):
+    """
+    One row, whose number goes up with every change to content, in the same transaction
+    (see positions/caching.py). Cached pages are keyed by it, so an edit shows at once in
+    every app process, whichever cache they share or do not share.
+    """
+
+    value = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(pk=1), name="contentversion_single_row"),
+        ]
+
+    def __str__(self):
+        return f"content version {self.value}"

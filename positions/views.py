@@ -3,7 +3,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from positions import charts
+from positions import caching, charts
 from positions.comparison import (
     STATEMENT_ONLY_FILTERS,
     compare,
@@ -31,15 +31,19 @@ def dashboard(request):
     filterset = StatementFilter(request.GET, queryset=Statement.objects.all())
     active = filterset.active
     valid = filterset.is_valid()
-    rows, parties = compare_filtered(filterset) if valid else ([], [])
+    # Computed only when the cached fragments that show them are not in the cache.
+    comparison = caching.lazy(
+        lambda: compare_filtered(filterset, limit=CELL_LIMIT) if valid else ([], [])
+    )
     context = {
         "filterset": filterset,
         "active": active,
-        "rows": rows,
-        "statement_total": filterset.qs.count() if valid else 0,
-        "parties": parties,
-        "cell_limit": CELL_LIMIT,
+        "rows": caching.lazy(lambda: comparison[0]),
+        "statement_total": caching.lazy(lambda: filterset.qs.count() if valid else 0),
+        "parties": caching.lazy(lambda: comparison[1]),
         "proposals_hidden": bool(STATEMENT_ONLY_FILTERS & active.keys()),
+        "fragment_key": caching.fragment_key(request),
+        "fragment_seconds": caching.FRAGMENT_SECONDS,
     }
     template = "positions/dashboard.html"
     if request.htmx and not request.htmx.history_restore_request:
@@ -166,7 +170,15 @@ def topic_detail(request, slug):
     valid = filterset.is_valid()
     parties = list(Party.objects.all())
     statements = filterset.qs if valid else Statement.objects.none()
-    (row,) = compare(statements, [topic], parties, proposals=filtered_proposals(filterset.active))
+    active = filterset.active if valid else {}
+    (row,) = compare(
+        statements,
+        [topic],
+        parties,
+        proposals=filtered_proposals(active),
+        # The page shows every party: a party filter narrows the statements.
+        filtered=not valid or bool(active.keys() - {"topic"}),
+    )
     context = {
         "topic": topic,
         "row": row,

@@ -4,6 +4,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
+from django.core.cache import cache
 from django.core.management import call_command
 
 from positions.models import Actor, Meeting, Party, Proposal, SeedEntry, Source, Statement, Topic
@@ -37,6 +38,13 @@ def unload_everything():
         Meeting.objects.filter(children=None).delete()
     for model in (Actor, Source, Topic, Party, SeedEntry):
         model.objects.all().delete()
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty cache: a rolled-back test leaves the content version
+    where it was, so a fragment cached by one test would otherwise serve the next."""
+    cache.clear()
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ from positions.models import (
     Statement,
     Topic,
 )
+from positions.views import CELL_LIMIT
 from tests.factories import ActorFactory, SourceFactory, StatementFactory, TopicFactory
 from tests.test_pages import multiply_seed
 
@@ -489,7 +490,8 @@ def test_the_json_keeps_formula_like_quotes_as_they_are(client, seed):
 # The comparison: the dashboard's data, by the same code
 
 
-def comparison_summary(data):
+def comparison_summary(data, first=None):
+    """Each row's labels, counts and the ids of its first statements and proposals."""
     return [
         (
             row["topic"]["slug"],
@@ -498,18 +500,21 @@ def comparison_summary(data):
                 (
                     cell["party"],
                     cell["position"],
-                    [s["id"] for s in cell["statements"]],
-                    [p["id"] for p in cell["proposals"]],
+                    cell["statement_count"],
+                    [s["id"] for s in cell["statements"]][:first],
+                    cell["proposal_count"],
+                    [p["id"] for p in cell["proposals"]][:first],
                 )
                 for cell in row["parties"]
             ],
-            [s["id"] for s in row["analysis"]],
+            row["analysis_count"],
+            [s["id"] for s in row["analysis"]][:first],
         )
         for row in data["topics"]
     ]
 
 
-def rows_summary(rows):
+def rows_summary(rows, first=None):
     return [
         (
             row.topic.slug,
@@ -518,12 +523,15 @@ def rows_summary(rows):
                 (
                     cell.party.code,
                     cell.position,
-                    [s.pk for s in cell.statements],
-                    [p.pk for p in cell.proposals],
+                    cell.statement_count,
+                    [s.pk for s in cell.statements][:first],
+                    cell.proposal_count,
+                    [p.pk for p in cell.proposals][:first],
                 )
                 for cell in row.cells
             ],
-            [s.pk for s in row.analysis],
+            row.analysis_count,
+            [s.pk for s in row.analysis][:first],
         )
         for row in rows
     ]
@@ -555,7 +563,8 @@ def test_the_comparison_equals_the_dashboards_data(client, seed, query):
     query = with_ids(query)
     dashboard = client.get(f"/?{query}").context["rows"]
     data = client.get(f"/api/v1/comparison/?{query}").json()
-    assert comparison_summary(data) == rows_summary(dashboard)
+    # The dashboard lists the first CELL_LIMIT of each cell, the API more; counts are whole.
+    assert comparison_summary(data, first=CELL_LIMIT) == rows_summary(dashboard)
     assert data["topics"], query
 
 
@@ -1105,7 +1114,7 @@ def test_api_query_counts_are_bounded_and_do_not_grow_with_ten_times_the_data(cl
         for url in API_URLS
     ]
     on_seed = {url: count_queries(client, url) for url in urls}
-    assert max(on_seed.values()) <= 6, on_seed
+    assert max(on_seed.values()) <= 10, on_seed
     multiply_seed(9)
     assert Statement.objects.count() == 10 * 64
     on_ten_times = {url: count_queries(client, url) for url in urls}
