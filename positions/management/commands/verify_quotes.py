@@ -1,12 +1,33 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 
-from positions.models import Source, Statement
+from positions.models import UNDATED, Source, Statement, StatementTopic
+
+
+def stale_topic_links():
+    """Topic links whose copy of the statement's party, stance or date differs from it."""
+    party_differs = (
+        Q(party__isnull=True, statement__party__isnull=False)
+        | Q(party__isnull=False, statement__party__isnull=True)
+        | (Q(party__isnull=False) & ~Q(party=F("statement__party")))
+    )
+    return (
+        StatementTopic.objects.filter(
+            party_differs
+            | ~Q(stance=F("statement__stance"))
+            | ~Q(sort_date=Coalesce(F("statement__stated_on"), Value(UNDATED)))
+        )
+        .order_by()
+        .count()
+    )
 
 
 class Command(BaseCommand):
     help = (
         "Check that every statement's quote is exactly the source text at its offsets, with "
-        "matching context, and that its party is its actor's. Prints each mismatch and exits "
+        "matching context, that its party is its actor's, and that its topic links hold its "
+        "party, stance and date. Prints each mismatch and exits "
         "non-zero if there is any."
     )
 
@@ -41,8 +62,17 @@ class Command(BaseCommand):
                 if problem:
                     mismatched += 1
                     self.stderr.write(f"statement {statement.pk} (source {source.pk}): {problem}")
-        if mismatched:
-            raise CommandError(f"{mismatched} of {checked} statements do not match their source.")
+        stale_links = stale_topic_links()
+        if stale_links:
+            self.stderr.write(
+                f"{stale_links} topic link(s) hold a party, stance or date that is not their "
+                "statement's."
+            )
+        if mismatched or stale_links:
+            raise CommandError(
+                f"{mismatched} of {checked} statements do not match their source; "
+                f"{stale_links} topic link(s) are out of step with their statement."
+            )
         self.stdout.write(f"All {checked} statements match their sources exactly.")
         if awaiting:
             self.stdout.write(
