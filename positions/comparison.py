@@ -31,6 +31,7 @@ The agreement label of a topic compares the sides that take a position (anything
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, models
 from django.db.models import Count
 
@@ -153,9 +154,14 @@ def first_per_cell(querysets, limit):
         chunk = querysets[start : start + CELLS_PER_QUERY]
         parts, params = [], []
         for number, (_, queryset) in enumerate(chunk):
-            sql, cell_params = queryset[:limit].query.sql_with_params()
+            try:
+                sql, cell_params = queryset[:limit].query.sql_with_params()
+            except EmptyResultSet:
+                continue  # a filter that matches nothing: the cell stays empty
             parts.append(f"SELECT {number} AS cell, * FROM ({sql}) AS cell_{number}")
             params.extend(cell_params)
+        if not parts:
+            continue
         with connection.cursor() as cursor:
             cursor.execute(" UNION ALL ".join(parts), params)
             for cell, *values in cursor.fetchall():

@@ -29,6 +29,7 @@ from positions.models import (
     Statement,
     Topic,
 )
+from positions.search import search_quotes
 
 SEARCH_MAX_LENGTH = 200
 
@@ -129,7 +130,8 @@ class StatementFilter(django_filters.FilterSet):
         self.filters["meeting"].queryset = Meeting.objects.order_by("starts_on", "pk")
         self.filters["actor"].queryset = Actor.objects.order_by("name", "pk")
 
-    search = every_word_in("quote")
+    def search(self, queryset, name, value):
+        return search_quotes(queryset, value)
 
     @property
     def active(self):

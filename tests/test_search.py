@@ -1,0 +1,70 @@
+"""Full-text search of quotes (positions/search.py), the same on SQLite and PostgreSQL."""
+
+import pytest
+from django.db import models
+
+from positions.models import Statement
+from positions.search import search_quotes
+from tests.factories import SourceFactory, StatementFactory
+
+pytestmark = pytest.mark.django_db
+
+TEXT = (
+    "Ivanov said the withdrawal from the ABM Treaty would be a mistake.\n"
+    "Rumsfeld: “Verification — on-site — is essential.”\n"
+    "Иванов заявил: договор по ПРО остаётся краеугольным камнем.\n"
+    'Odd words: NEAR AND OR NOT "quoted" * - ^ col:umn'
+)
+
+
+@pytest.fixture
+def statements():
+    source = SourceFactory(text=TEXT)
+    lines = TEXT.split("\n")
+    return [StatementFactory(source=source, quote=line) for line in lines]
+
+
+def found(text):
+    return set(search_quotes(Statement.objects.all(), text).values_list("pk", flat=True))
+
+
+def test_each_word_matches_words_starting_with_it_in_any_case(statements):
+    ivanov, rumsfeld, russian, odd = statements
+    assert found("WITHDRAW") == {ivanov.pk}
+    assert found("abm treaty") == {ivanov.pk}
+    assert found("treaty verification") == set()  # every word must be in the quote
+    assert found("verif essent") == {rumsfeld.pk}
+    assert found("on-site") == {rumsfeld.pk}
+
+
+def test_non_latin_words_are_found(statements):
+    assert found("договор ПРО") == {statements[2].pk}
+
+
+@pytest.mark.parametrize(
+    "query", ['"', "*", "AND", "OR NOT", "NEAR(", "col:umn", 'a"b', "-x", "^", "((", "'"]
+)
+def test_search_syntax_in_the_query_is_just_words(statements, query):
+    # Nothing is read as an operator of the index's query language, and nothing fails.
+    result = found(query)
+    assert result <= {s.pk for s in statements}
+
+
+def test_punctuation_alone_finds_nothing(statements):
+    assert found("— “ ” ...") == set()
+
+
+def test_the_index_follows_edits_and_deletions(statements):
+    ivanov = statements[0]
+    ivanov.source.text  # noqa: B018
+    models.QuerySet(Statement).filter(pk=ivanov.pk).delete()
+    assert found("withdrawal") == set()
+    source = SourceFactory(text="A brand new zeppelin statement.")
+    new = StatementFactory(source=source, quote="zeppelin")
+    assert found("zeppelin") == {new.pk}
+
+
+@pytest.mark.parametrize("query", ['"', "AND", "NEAR(", "x*", "%", "_", "'; DROP TABLE x; --"])
+def test_odd_searches_through_the_api_and_the_dashboard_answer_normally(client, statements, query):
+    assert client.get("/api/v1/statements/", {"q": query}).status_code == 200
+    assert client.get("/", {"q": query}).status_code == 200
