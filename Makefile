@@ -13,7 +13,7 @@ export UV_PROJECT_ENVIRONMENT := .venv
 UV := $(or $(shell command -v uv 2>/dev/null),.uv/bin/uv)
 PY := .venv/bin/python
 
-.PHONY: help run test check lint format setup production-setup seed clean browser-deps
+.PHONY: help run test check lint format setup production-setup seed clean browser-deps bench
 
 help:
 	@echo "make run     set up, load the seed data and serve on http://127.0.0.1:$(PORT)/"
@@ -21,6 +21,7 @@ help:
 	@echo "make check   Django checks, missing migrations and quote verification"
 	@echo "make lint    ruff check and format check"
 	@echo "make browser-deps  Chromium (apt) and tests/js tools (npm); make test does this itself"
+	@echo "make bench   the benchmark against Datasette (BENCH_ARGS=\"--scale 1 --pg\"), see README"
 
 .uv/bin/uv:
 	python3 -m venv .uv
@@ -68,6 +69,17 @@ $(JS_STAMP): tests/js/package.json $(wildcard tests/js/package-lock.json)
 	fi
 	touch node_modules/.installed
 
+# The benchmark (bench/run.py): generated data, gunicorn, Datasette and wrk. Not part of
+# make test; CI runs a tiny one. BENCH_ARGS passes options, e.g. "--pg --duration 20".
+BENCH_ARGS ?=
+bench: setup
+	@if ! command -v wrk >/dev/null; then
+		if [ "$$(id -u)" != 0 ]; then echo "wrk is missing; install it as root: apt-get install -y wrk" >&2; exit 1; fi
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+	fi
+	$(PY) bench/run.py $(BENCH_ARGS)
+
 seed: setup
 	@$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_seed
@@ -96,4 +108,4 @@ format: setup
 	$(PY) -m ruff check --fix .
 
 clean:
-	rm -rf .venv .uv .pytest_cache .ruff_cache staticfiles test-results tests/js/node_modules
+	rm -rf .venv .uv .pytest_cache .ruff_cache staticfiles test-results tests/js/node_modules bench/.data

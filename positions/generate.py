@@ -105,12 +105,12 @@ class Plan:
     proposals: int
 
     @classmethod
-    def for_scale(cls, scale):
+    def for_scale(cls, scale, topics=TOPIC_COUNT):
         return cls(
             statements=max(20, round(200_000 * scale)),
             sources=max(2, round(5_000 * scale)),
             actors=max(6, round(500 * scale)),
-            topics=TOPIC_COUNT,
+            topics=topics,
             meetings=max(2, round(1_000 * scale)),
             proposals=max(2, round(2_000 * scale)),
         )
@@ -176,10 +176,10 @@ def reset():
         caching.bump()
 
 
-def generate(scale, seed, *, allow_existing=False, stream=sys.stderr):
+def generate(scale, seed, *, topics=TOPIC_COUNT, allow_existing=False, stream=sys.stderr):
     """Generate the data for ``scale``; return the Plan that was carried out."""
     check_database(allow_existing)
-    plan = Plan.for_scale(scale)
+    plan = Plan.for_scale(scale, topics)
     rng = random.Random(seed)
     progress = Progress(stream, plan.sources + plan.statements)
     with transaction.atomic():

@@ -3,11 +3,14 @@ The API's ground rules, kept apart from the views because the settings name them
 DRF imports them while its own views module is still loading.
 """
 
+import decimal
 import io
 
+import orjson
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from rest_framework import exceptions, pagination, parsers, status
+from django.utils.functional import Promise
+from rest_framework import exceptions, pagination, parsers, renderers, status
 
 MAX_PAGE_SIZE = 500
 
@@ -129,3 +132,23 @@ class StrictPagination(pagination.PageNumberPagination):
                 {"page_size": [f"Give a whole number from 1 to {self.max_page_size}."]}
             )
         return int(raw)
+
+
+def encode_other(value):
+    """What orjson cannot encode itself: lazy translations, decimals, sets."""
+    if isinstance(value, Promise):
+        return str(value)
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    raise TypeError(f"Cannot encode {type(value).__name__} as JSON")
+
+
+class FastJSONRenderer(renderers.JSONRenderer):
+    """DRF's JSON renderer, encoding with orjson: the same JSON (compact, UTF-8), faster."""
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if data is None:
+            return b""
+        return orjson.dumps(data, default=encode_other)

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import json
 import threading
 
 import pytest
@@ -1119,3 +1120,18 @@ def test_api_query_counts_are_bounded_and_do_not_grow_with_ten_times_the_data(cl
     assert Statement.objects.count() == 10 * 64
     on_ten_times = {url: count_queries(client, url) for url in urls}
     assert on_ten_times == on_seed, (on_seed, on_ten_times)
+
+
+@pytest.mark.parametrize(
+    "query", ["", "page_size=7&page=3", "topic=abm-treaty&ordering=-stated_on", "q=withdraw"]
+)
+def test_the_statements_list_is_exactly_what_the_serializer_gives(client, seed, query):
+    """The list builds its rows from plain values; each must equal the serializer's."""
+    from positions.serializers import StatementSerializer
+
+    data = client.get(f"/api/v1/statements/?{query}").json()
+    assert data["results"]
+    for listed in data["results"]:
+        statement = Statement.objects.get(pk=listed["id"])
+        expected = json.loads(json.dumps(StatementSerializer(statement).data))
+        assert listed == expected

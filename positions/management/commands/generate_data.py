@@ -16,6 +16,9 @@ class Command(BaseCommand):
         parser.add_argument("--scale", type=float, default=0.01, help="1 = 200,000 statements.")
         parser.add_argument("--seed", type=int, default=1, help="Same seed, same data.")
         parser.add_argument(
+            "--topics", type=int, default=generate.TOPIC_COUNT, help="Number of topics."
+        )
+        parser.add_argument(
             "--allow-existing",
             action="store_true",
             help="Add the generated data beside data already there (left unchanged).",
@@ -24,15 +27,17 @@ class Command(BaseCommand):
             "--reset", action="store_true", help="Remove generated data first (only that)."
         )
 
-    def handle(self, *args, scale, seed, allow_existing, reset, **options):
+    def handle(self, *args, scale, seed, topics, allow_existing, reset, **options):
         if not 0 < scale <= 10:
             raise CommandError("--scale must be above 0 and at most 10.")
+        if not 1 <= topics <= 1000:
+            raise CommandError("--topics must be from 1 to 1000.")
         if reset:
             generate.reset()
         began = time.monotonic()
         try:
             plan = generate.generate(
-                scale, seed, allow_existing=allow_existing, stream=self.stderr
+                scale, seed, topics=topics, allow_existing=allow_existing, stream=self.stderr
             )
         except generate.GenerationRefused as error:
             raise CommandError(str(error)) from error
