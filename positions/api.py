@@ -7,12 +7,13 @@ import csv
 import re
 from collections import defaultdict
 
+import orjson
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Prefetch
 from django.db.models.deletion import ProtectedError
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -783,13 +784,16 @@ class ComparisonView(GenericAPIView):
         if NO_MATCH in active.values():
             # A filter names a record that does not exist: nothing matches it.
             return Response({"topics": [], "proposals_hidden": False})
-        # Cached by content version (an edit makes it unreachable at once), filters and host.
+        # Cached as JSON, by content version (an edit makes it unreachable at once), filters
+        # and host (its links are absolute).
         key = f"comparison:{caching.fragment_key(request)}:{request.get_host()}"
-        data = cache.get(key)
-        if data is None:
-            data = self.comparison(request, filterset, active)
-            cache.set(key, data, caching.FRAGMENT_SECONDS)
-        return Response(data)
+        body = cache.get(key)
+        if body is None:
+            body = orjson.dumps(self.comparison(request, filterset, active))
+            cache.set(key, body, caching.FRAGMENT_SECONDS)
+        if request.accepted_renderer.format == "json":
+            return HttpResponse(body, content_type="application/json")
+        return Response(orjson.loads(body))  # the browsable API renders it as a page
 
     def comparison(self, request, filterset, active):
         rows, _ = compare_filtered(filterset, limit=COMPARISON_LIMIT)

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, models
-from django.db.models import Count
+from django.db.models import Count, Q
 
 from positions.models import Party, Proposal, Stance, Statement, StatementTopic, Topic
 
@@ -142,7 +142,7 @@ class Row:
 CELLS_PER_QUERY = 400
 
 
-def first_per_cell(querysets, limit):
+def first_per_cell(querysets, limit, offset=0):
     """
     Run one LIMITed query per cell, as few round trips as the database allows: each
     ``(key, queryset)`` gives the values_list rows of its first ``limit`` rows, by key.
@@ -155,7 +155,7 @@ def first_per_cell(querysets, limit):
         parts, params = [], []
         for number, (_, queryset) in enumerate(chunk):
             try:
-                sql, cell_params = queryset[:limit].query.sql_with_params()
+                sql, cell_params = queryset[offset : offset + limit].query.sql_with_params()
             except EmptyResultSet:
                 continue  # a filter that matches nothing: the cell stays empty
             parts.append(f"SELECT {number} AS cell, * FROM ({sql}) AS cell_{number}")
@@ -169,22 +169,35 @@ def first_per_cell(querysets, limit):
     return found
 
 
-def compare(statements, topics, parties, proposals=None, *, limit=None, filtered=True):
+def compare(
+    statements,
+    topics,
+    parties,
+    proposals=None,
+    *,
+    limit=None,
+    offset=0,
+    filtered=True,
+    analysis=True,
+):
     """
     One Row per topic, with one Cell per party in the given order.
 
     ``statements`` is a Statement queryset, already filtered (``filtered=False`` says it is
     not, which spares the database a join). Each cell gets its statement count, its
-    position from the stances of all its statements, and its first ``limit`` statements
-    (all of them without a limit), in date order; proposals likewise. Every statement
+    position from the stances of all its statements, and ``limit`` statements from
+    ``offset`` on (all without a limit), in date order; proposals likewise. Every statement
     belongs to a cell only through its party: analysis has no party and goes to the row's
-    analysis list, never to a side. The queries are the same however many statements
-    there are.
+    analysis list, never to a side (``analysis=False`` leaves it out). The queries are the
+    same however many statements there are.
     """
     topics, parties = list(topics), list(parties)
     if not topics:
         return []
     links = StatementTopic.objects.filter(topic__in=topics)
+    # Only the parties shown, and the author's analysis (no party) unless left out.
+    sides = Q(party__in=parties) | Q(party=None) if analysis else Q(party__in=parties)
+    links = links.filter(sides)
     if filtered:
         links = links.filter(statement__in=statements.values("pk"))
     stances = defaultdict(lambda: defaultdict(int))
@@ -193,7 +206,7 @@ def compare(statements, topics, parties, proposals=None, *, limit=None, filtered
     ):
         stances[topic_id, party_id][stance] += count
 
-    party_ids = [party.pk for party in parties] + [None]
+    party_ids = [party.pk for party in parties] + ([None] if analysis else [])
     ordered = links.order_by("sort_date", "statement_id").values_list("statement_id")
     cells = [
         ((topic.pk, party_id), ordered.filter(topic_id=topic.pk, party_id=party_id))
@@ -208,7 +221,7 @@ def compare(statements, topics, parties, proposals=None, *, limit=None, filtered
             if party_id in party_ids:
                 chosen[topic_id, party_id].append((statement_id,))
     else:
-        chosen = first_per_cell(cells, limit)
+        chosen = first_per_cell(cells, limit, offset)
     ids = {row[0] for rows in chosen.values() for row in rows}
     by_id = (
         Statement.objects.select_related("actor", "party", "meeting", "proposal")
@@ -239,7 +252,7 @@ def compare(statements, topics, parties, proposals=None, *, limit=None, filtered
         for key, queryset in proposal_cells:
             proposal_ids[key] = list(queryset)
     else:
-        proposal_ids = first_per_cell(proposal_cells, limit)
+        proposal_ids = first_per_cell(proposal_cells, limit, offset)
     proposal_by_id = (
         Proposal.objects.select_related("party", "actor", "meeting")
         .prefetch_related("parameters")
@@ -314,9 +327,10 @@ def compare_filtered(filterset, limit=None):
         parties,
         proposals=filtered_proposals(active),
         limit=limit,
-        # Without filters on statements, the cells read the topic links alone. A party
-        # filter is one: it leaves out the author's analysis, which has no party.
-        filtered=bool(active.keys() - {"topic"}),
+        # The topic and party filters need no join: the topic links carry both. A party
+        # filter also leaves out the author's analysis, which has no party.
+        filtered=bool(active.keys() - {"topic", "party"}),
+        analysis="party" not in active,
     )
     if active:
         rows = [row for row in rows if row.has_content]

@@ -597,7 +597,7 @@ class Meeting(Timestamped):
         return f"{self.title} ({self.dates_display})"
 
     def get_absolute_url(self):
-        return reverse("positions:meeting-list") + f"#meeting-{self.slug}"
+        return reverse("positions:meeting-list") + f"?at={self.slug}#meeting-{self.slug}"
 
     def clean(self):
         validate_partial_date(self.starts_on, self.date_precision, "starts_on")
@@ -669,7 +669,7 @@ class Proposal(Timestamped):
         return self.title
 
     def get_absolute_url(self):
-        return reverse("positions:proposal-list") + f"#proposal-{self.slug}"
+        return reverse("positions:proposal-list") + f"?at={self.slug}#proposal-{self.slug}"
 
     @property
     def responses(self):

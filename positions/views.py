@@ -1,4 +1,6 @@
+from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
@@ -9,6 +11,7 @@ from positions.comparison import (
     compare,
     compare_filtered,
     filtered_proposals,
+    first_per_cell,
 )
 from positions.editorial import visible_statements
 from positions.filters import StatementFilter
@@ -21,8 +24,16 @@ from positions.models import (
     Statement,
     Topic,
 )
+from positions.paging import page_holding, page_of
 
 CELL_LIMIT = 4  # statements shown per dashboard cell before "all N statements"
+SOURCES_PER_PAGE = 50
+MEETINGS_PER_PAGE = 20
+PROPOSALS_PER_PAGE = 30
+STATEMENTS_PER_PAGE = 50
+LISTED_PER_ACTOR = 50  # meetings and proposals listed on an actor's page
+TOPIC_PAGE_SIZE = 50  # statements of each side on a topic's page
+STATEMENTS_PER_MEETING = 10
 
 
 @require_GET
@@ -77,8 +88,13 @@ def statement_detail(request, pk):
 
 @require_GET
 def source_list(request):
-    sources = Source.objects.defer("text").annotate(statement_count=Count("statements"))
-    return render(request, "positions/source_list.html", {"sources": sources})
+    sources = (
+        Source.objects.defer("text")
+        .annotate(statement_count=Count("statements"))
+        .order_by(*Source._meta.ordering)
+    )
+    page = page_of(request, sources, SOURCES_PER_PAGE)
+    return render(request, "positions/source_list.html", {"sources": page, "page": page})
 
 
 @require_GET
@@ -96,25 +112,58 @@ def source_detail(request, pk):
 
 @require_GET
 def meeting_list(request):
-    statements = Statement.objects.select_related("actor", "party").order_by("start", "pk")
-    meetings = (
-        Meeting.objects.prefetch_related(
-            "participants__party", Prefetch("statements", queryset=statements)
-        )
+    """Top-level meetings a page at a time, each with what it contained, in date order."""
+    meetings = Meeting.objects.filter(parent=None).order_by("starts_on", "pk")
+    ids = meetings.values_list("pk", flat=True)
+    number = None
+    if "at" in request.GET:  # a link to one meeting: the page that shows it
+        meeting = get_object_or_404(Meeting, slug=request.GET["at"])
+        while meeting.parent_id:
+            meeting = meeting.parent
+        number = page_holding(ids, meeting.pk, MEETINGS_PER_PAGE)
+    page = page_of(request, ids, MEETINGS_PER_PAGE, number=number)
+    level = meetings_with_details(Meeting.objects.filter(pk__in=list(page)))
+    top, everything = level, list(level)
+    while level:  # the meetings within them, a level at a time
+        level = meetings_with_details(Meeting.objects.filter(parent__in=level))
+        everything += level
+    children = {}
+    for meeting in everything:
+        children.setdefault(meeting.parent_id, []).append(meeting)
+    for meeting in everything:
+        meeting.nested = children.get(meeting.pk, [])
+    context = {
+        "meetings": top,
+        "page": page,
+        "longest": max((m.longest_minutes for m in everything), default=0),
+    }
+    return render(request, "positions/meeting_list.html", context)
+
+
+def meetings_with_details(meetings):
+    """Meetings with their participants, statement count and first statements."""
+    meetings = list(
+        meetings.prefetch_related("participants__party")
+        .annotate(statement_count=Count("statements"))
         .select_related("source")
         .defer("source__text")
         .order_by("starts_on", "pk")
     )
-    children = {}
+    ordered = Statement.objects.order_by("start", "pk").values_list("pk")
+    first = first_per_cell(
+        [
+            (meeting.pk, ordered.filter(meeting=meeting.pk))
+            for meeting in meetings
+            if meeting.statement_count
+        ],
+        STATEMENTS_PER_MEETING,
+    )
+    statements = Statement.objects.select_related("actor", "party").in_bulk(
+        [row[0] for rows in first.values() for row in rows]
+    )
     for meeting in meetings:
-        children.setdefault(meeting.parent_id, []).append(meeting)
-    for meeting in meetings:
-        meeting.nested = children.get(meeting.pk, [])
-    context = {
-        "meetings": children.get(None, []),
-        "longest": max((m.longest_minutes for m in meetings), default=0),
-    }
-    return render(request, "positions/meeting_list.html", context)
+        meeting.first_statements = [statements[row[0]] for row in first.get(meeting.pk, [])]
+    return meetings
 
 
 @require_GET
@@ -125,11 +174,19 @@ def proposal_list(request):
         .prefetch_related("parameters", "topics", Prefetch("statements", queryset=responses))
         .order_by("party__sort_order", "proposed_on", "pk")
     )
+    number = None
+    if "at" in request.GET:  # a link to one proposal: the page that shows it
+        proposal = get_object_or_404(Proposal, slug=request.GET["at"])
+        ids = proposals.values_list("pk", flat=True)
+        number = page_holding(ids, proposal.pk, PROPOSALS_PER_PAGE)
+    page = page_of(request, proposals, PROPOSALS_PER_PAGE, number=number)
+    proposals = list(page)
     parties = list(Party.objects.all())
     groups = [(party, [p for p in proposals if p.party_id == party.pk]) for party in parties]
     context = {
         "groups": groups,
         "chart": charts.ceilings_chart(proposals, parties),
+        "page": page,
     }
     return render(request, "positions/proposal_list.html", context)
 
@@ -148,16 +205,22 @@ def actor_detail(request, slug):
         .prefetch_related("topics")
         .order_by("stated_on", "source_id", "start", "pk")
     )
+    page = page_of(request, statements, STATEMENTS_PER_PAGE)
     by_topic = {}
-    for statement in statements:
+    for statement in page:
         for topic in statement.topics.all():
             by_topic.setdefault(topic, []).append(statement)
     context = {
         "actor": actor,
         "by_topic": sorted(by_topic.items(), key=lambda item: (item[0].sort_order, item[0].name)),
-        "statement_count": len(statements),
-        "meetings": actor.meetings.order_by("starts_on", "pk"),
-        "proposals": actor.proposals.select_related("party").prefetch_related("parameters"),
+        "statement_count": page.paginator.count,
+        "page": page,
+        "meetings": actor.meetings.order_by("starts_on", "pk")[:LISTED_PER_ACTOR],
+        "meeting_count": actor.meetings.count(),
+        "proposals": actor.proposals.select_related("party").prefetch_related("parameters")[
+            :LISTED_PER_ACTOR
+        ],
+        "proposal_count": actor.proposals.count(),
     }
     return render(request, "positions/actor_detail.html", context)
 
@@ -171,20 +234,32 @@ def topic_detail(request, slug):
     parties = list(Party.objects.all())
     statements = filterset.qs if valid else Statement.objects.none()
     active = filterset.active if valid else {}
+    raw = request.GET.get("page", "1")
+    if not (raw.isascii() and raw.isdigit() and int(raw) >= 1):
+        raise Http404("A page number is a whole number from 1.")
+    number = int(raw)
     (row,) = compare(
         statements,
         [topic],
         parties,
         proposals=filtered_proposals(active),
+        # Each side's statements a page at a time, side by side.
+        limit=TOPIC_PAGE_SIZE,
+        offset=(number - 1) * TOPIC_PAGE_SIZE,
         # The page shows every party: a party filter narrows the statements.
         filtered=not valid or bool(active.keys() - {"topic"}),
     )
+    largest = max([cell.statement_count for cell in row.cells] + [row.analysis_count, 1])
+    page = Paginator(range(largest), TOPIC_PAGE_SIZE)
+    if number > page.num_pages:
+        raise Http404(f"There are {page.num_pages} page(s).")
     context = {
         "topic": topic,
         "row": row,
         "filterset": filterset,
         "active": filterset.active,
         "timeline": charts.stance_timeline(row),
+        "page": page.page(number),
     }
     template = "positions/topic_detail.html"
     if request.htmx and not request.htmx.history_restore_request:
