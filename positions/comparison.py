@@ -169,6 +169,12 @@ def first_per_cell(querysets, limit, offset=0):
     return found
 
 
+def by_pk(queryset, pks):
+    """The records with these pks, by pk, in one query however many there are (in_bulk
+    would split a long list into several on SQLite)."""
+    return {record.pk: record for record in queryset.filter(pk__in=pks)} if pks else {}
+
+
 def compare(
     statements,
     topics,
@@ -222,11 +228,9 @@ def compare(
                 chosen[topic_id, party_id].append((statement_id,))
     else:
         chosen = first_per_cell(cells, limit, offset)
-    ids = {row[0] for rows in chosen.values() for row in rows}
-    by_id = (
-        Statement.objects.select_related("actor", "party", "meeting", "proposal")
-        .defer("source__text")
-        .in_bulk(ids)
+    by_id = by_pk(
+        Statement.objects.select_related("actor", "party", "meeting", "proposal"),
+        {row[0] for rows in chosen.values() for row in rows},
     )
 
     if proposals is None:
@@ -253,10 +257,11 @@ def compare(
             proposal_ids[key] = list(queryset)
     else:
         proposal_ids = first_per_cell(proposal_cells, limit, offset)
-    proposal_by_id = (
-        Proposal.objects.select_related("party", "actor", "meeting")
-        .prefetch_related("parameters")
-        .in_bulk({row[0] for rows in proposal_ids.values() for row in rows})
+    proposal_by_id = by_pk(
+        Proposal.objects.select_related("party", "actor", "meeting").prefetch_related(
+            "parameters"
+        ),
+        {row[0] for rows in proposal_ids.values() for row in rows},
     )
 
     rows = []

@@ -8,6 +8,7 @@ from django.views.decorators.vary import vary_on_headers
 from positions import caching, charts
 from positions.comparison import (
     STATEMENT_ONLY_FILTERS,
+    by_pk,
     compare,
     compare_filtered,
     filtered_proposals,
@@ -158,8 +159,9 @@ def meetings_with_details(meetings):
         ],
         STATEMENTS_PER_MEETING,
     )
-    statements = Statement.objects.select_related("actor", "party").in_bulk(
-        [row[0] for rows in first.values() for row in rows]
+    statements = by_pk(
+        Statement.objects.select_related("actor", "party"),
+        [row[0] for rows in first.values() for row in rows],
     )
     for meeting in meetings:
         meeting.first_statements = [statements[row[0]] for row in first.get(meeting.pk, [])]
