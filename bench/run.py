@@ -261,6 +261,20 @@ def probe_queries(env, endpoints):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def replayable(statements):
+    """The captured SQL as plain queries: a PostgreSQL server-side cursor (what .iterator()
+    uses) becomes the SELECT it reads."""
+    plain = []
+    for sql in statements:
+        cursor = re.match(r"DECLARE \S+ .*?CURSOR .*?FOR (.*)", sql, re.S)
+        if cursor:
+            sql = cursor.group(1)
+        elif re.match(r"(CLOSE|FETCH) ", sql):
+            continue
+        plain.append((sql, ()))
+    return plain
+
+
 def endpoints_for(sqlite_path):
     """What to measure, and Datasette's equivalent, on the generated data."""
     connection = sqlite3.connect(sqlite_path)
@@ -348,8 +362,8 @@ def report(results, args, database, started):
         "ratios, measured in the same run.",
         "",
         "| endpoint | app req/s | p50 ms | p99 ms | errors | queries/request (cached) | "
-        "Datasette req/s | app ÷ Datasette | floor req/s | app ÷ floor |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "Datasette req/s | app ÷ Datasette | floor req/s | app ÷ floor | worker MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for result in results:
         d = result.datasette
@@ -360,7 +374,8 @@ def report(results, args, database, started):
             f"{f'{d.requests_per_second:.0f}' if d else '—'} | "
             f"{ratio(result.app.requests_per_second, d.requests_per_second if d else None)} | "
             f"{f'{result.floor_per_second:.0f}' if result.floor_per_second else '—'} | "
-            f"{ratio(result.app.requests_per_second, result.floor_per_second)} |"
+            f"{ratio(result.app.requests_per_second, result.floor_per_second)} | "
+            f"{result.app_worker_rss_mb:.0f} |"
         )
     peak = max(r.app_worker_rss_mb for r in results)
     lines += [
@@ -443,7 +458,7 @@ def main():
         probe = probes[endpoint.name]
         if probe["status"] != 200:
             sys.exit(f"{endpoint.app} answered {probe['status']} in the query probe.")
-        endpoint.floor_sql = [(sql, ()) for sql in probe["sql"]]
+        endpoint.floor_sql = replayable(probe["sql"])
 
     app, app_log, app_base = serve_app(env, "bench")
     app12, app12_log, app12_base = serve_app(env12, "bench12")

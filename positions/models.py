@@ -849,6 +849,10 @@ class Statement(Timestamped):
         ordering = ["stated_on", "source", "start", "pk"]
         indexes = [
             models.Index(fields=["source", "start"], name="statement_source_start"),
+            # The lists' order: walked in order, a page of a filtered list stops early.
+            models.Index(
+                fields=["stated_on", "source", "start", "id"], name="statement_list_order"
+            ),
             models.Index(fields=["party", "stated_on"], name="statement_party_stated_on"),
         ]
         constraints = [

@@ -9,7 +9,8 @@ import io
 import orjson
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.utils.functional import Promise
+from django.core.paginator import Paginator
+from django.utils.functional import Promise, cached_property
 from rest_framework import exceptions, pagination, parsers, renderers, status
 
 MAX_PAGE_SIZE = 500
@@ -87,9 +88,20 @@ class BoundedJSONParser(parsers.JSONParser):
 # Paging and ordering
 
 
+class CountHintPaginator(Paginator):
+    """A paginator that takes the count from the list's ``count_hint``, when it has one
+    (a count known to be the same, and cheaper to get, such as a topic's link count)."""
+
+    @cached_property
+    def count(self):
+        hint = getattr(self.object_list, "count_hint", None)
+        return hint if hint is not None else super().count
+
+
 class StrictPagination(pagination.PageNumberPagination):
     """50 a page by default, up to 500 with ?page_size=; anything else is a 400."""
 
+    django_paginator_class = CountHintPaginator
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = MAX_PAGE_SIZE
