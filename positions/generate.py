@@ -240,8 +240,13 @@ def make_actors(plan, rng, parties):
     return plain(Actor).bulk_create(actors)
 
 
+# A clause about one sentence in a thousand has: a rare word, for benchmarking search.
+RARE_CLAUSE = "the exchange of telemetry on {subject} should be resumed"
+
+
 def sentence(rng, actor_name):
-    clause = rng.choice(CLAUSES).format(subject=rng.choice(SUBJECTS))
+    template = RARE_CLAUSE if rng.random() < 0.001 else rng.choice(CLAUSES)
+    clause = template.format(subject=rng.choice(SUBJECTS))
     if rng.random() < 0.4:
         return f"{actor_name} {rng.choice(VERBS)}, “{clause[0].upper()}{clause[1:]}.”"
     return f"{actor_name} {rng.choice(VERBS)} that {clause}."
