@@ -463,11 +463,31 @@ def main():
     app, app_log, app_base = serve_app(env, "bench")
     app12, app12_log, app12_base = serve_app(env12, "bench12")
     datasette_port = free_port()
+    # Datasette finds an FTS table by how its CREATE statement is written; say it outright.
+    metadata = DATA / "datasette-metadata.json"
+    metadata.write_text(
+        json.dumps(
+            {
+                "databases": {
+                    sqlite_path.stem: {
+                        "tables": {
+                            "positions_statement": {
+                                "fts_table": "positions_statement_fts",
+                                "fts_pk": "id",
+                            }
+                        }
+                    }
+                }
+            }
+        )
+    )
     datasette, datasette_log = start(
         [
             BIN / "datasette",
             "serve",
             str(sqlite_path),
+            "--metadata",
+            str(metadata),
             "--port",
             str(datasette_port),
             "--setting",
