@@ -345,6 +345,8 @@ def machine():
 
 
 def ratio(a, b):
+    if b == 0 and a:
+        return "∞ (none of the other's requests finished)"
     return f"{a / b:.2f}×" if a and b else "—"
 
 
