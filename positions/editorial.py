@@ -37,6 +37,7 @@ from positions.models import (
 
 CHANGES_PER_PAGE = 50
 MAX_PAGES = 40  # recent changes go back this far; each record's full history is in the admin
+FIND_LIMIT = 20  # occurrences of searched words listed at most
 
 
 def editor_required(permission):
@@ -54,9 +55,6 @@ def editor_required(permission):
         return wrapped
 
     return decorator
-
-
-FIND_LIMIT = 20  # occurrences of searched words listed at most
 
 
 @editor_required("positions.add_source")
