@@ -64,18 +64,6 @@ class HistorySnapshot(models.Model):
                 return excerpt(str(getattr(self, name)), 70)
         return f"#{self.id}"
 
-    @property
-    def related_display(self):
-        """The links as names, e.g. "topics: ABM Treaty, START II" (a query per relation)."""
-        parts = []
-        for name, ids in sorted(self.related_ids.items()):
-            model = self.instance_type._meta.get_field(name).related_model
-            # Every linked model (topics, actors) is named by its "name".
-            found = dict(model._base_manager.filter(pk__in=ids).values_list("pk", "name"))
-            labels = [found.get(pk, f"#{pk} (deleted)") for pk in ids]
-            parts.append(f"{name}: {', '.join(labels) or '—'}")
-        return "; ".join(parts)
-
 
 def history(**kwargs):
     """The HistoricalRecords every content model uses."""
