@@ -5,7 +5,7 @@ from django.db.models.functions import Length
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from positions.forms import VersionedModelForm
+from positions.forms import SourceForm, VersionedModelForm
 from positions.history_admin import AuditedAdmin
 from positions.models import (
     Actor,
@@ -77,37 +77,6 @@ class ActorAdmin(AuditedAdmin):
     @admin.display(description="statements", ordering="statement_count")
     def statement_count(self, actor):
         return actor.statement_count
-
-
-class SourceForm(VersionedModelForm):
-    # Django 6 makes https the default scheme of a URL typed without one; choose it now.
-    url = forms.URLField(label="URL", max_length=500, required=False, assume_scheme="https")
-    # Never strip: quotes anchor to this exact text.
-    text = forms.CharField(
-        strip=False,
-        widget=forms.Textarea(attrs={"rows": 24, "class": "vLargeTextField source-text"}),
-        help_text=(
-            "The canonical snapshot that quotes anchor to, kept exactly as entered. Line breaks "
-            "typed here are stored as \\n (browsers send every textarea line break as \\r\\n). "
-            "After an edit, each captured quote is found again, in place or by its context; "
-            "any that cannot be placed are flagged and listed on the review page."
-        ),
-    )
-
-    class Meta:
-        model = Source
-        fields = [
-            "title",
-            "publisher",
-            "published_on",
-            "published_on_precision",
-            "url",
-            "text",
-            "note",
-        ]
-
-    def clean_text(self):
-        return self.cleaned_data["text"].replace("\r\n", "\n")
 
 
 @admin.register(Source)

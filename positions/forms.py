@@ -88,11 +88,15 @@ class VersionedModelForm(forms.ModelForm):
         )
 
 
+def source_url_field():
+    # Django 6 makes https the default scheme of a URL typed without one; choose it now.
+    return forms.URLField(label="URL", max_length=500, required=False, assume_scheme="https")
+
+
 class SourceAddForm(forms.ModelForm):
     """A new source: its metadata, and its text pasted or uploaded (.txt or .html)."""
 
-    # Django 6 makes https the default scheme of a URL typed without one; choose it now.
-    url = forms.URLField(label="URL", max_length=500, required=False, assume_scheme="https")
+    url = source_url_field()
     text = forms.CharField(
         label="Paste the text",
         required=False,
@@ -148,16 +152,19 @@ class SourceAddForm(forms.ModelForm):
                 self.add_error("text", error.message_dict["text"])
 
 
-class SourceEditForm(VersionedModelForm):
-    """A source's metadata and text; changing the text re-anchors the quotes on it."""
+class SourceForm(VersionedModelForm):
+    """A source as the admin edits it: the text kept exactly as entered."""
 
-    url = forms.URLField(label="URL", max_length=500, required=False, assume_scheme="https")
+    url = source_url_field()
+    # Never strip: quotes anchor to this exact text.
     text = forms.CharField(
         strip=False,
-        widget=forms.Textarea(attrs={"rows": 24}),
+        widget=forms.Textarea(attrs={"rows": 24, "class": "vLargeTextField source-text"}),
         help_text=(
-            "Quotes on this source are found again after an edit: at their old place, or "
-            "by their context. Any that cannot be placed are listed for review."
+            "The canonical snapshot that quotes anchor to, kept exactly as entered. Line breaks "
+            "typed here are stored as \\n (browsers send every textarea line break as \\r\\n). "
+            "After an edit, each captured quote is found again, in place or by its context; "
+            "any that cannot be placed are flagged and listed on the review page."
         ),
     )
 
@@ -172,6 +179,27 @@ class SourceEditForm(VersionedModelForm):
             "text",
             "note",
         ]
+
+    def clean_text(self):
+        return self.cleaned_data["text"].replace("\r\n", "\n")
+
+
+class SourceEditForm(SourceForm):
+    """
+    A source as editors edit it on the site: the text goes through the same rules as a
+    pasted new source (positions/intake.py). Changing it re-anchors the quotes on it.
+    """
+
+    text = forms.CharField(
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 24}),
+        help_text=(
+            "Quotes on this source are found again after an edit: at their old place, or "
+            "by their context. Any that cannot be placed are listed for review."
+        ),
+    )
+
+    class Meta(SourceForm.Meta):
         widgets = {"published_on": forms.DateInput(attrs={"type": "date"})}
 
     def clean_text(self):
