@@ -149,16 +149,23 @@ WSGI_APPLICATION = "arms_talks.wsgi.application"
 # The embedded default is a SQLite file inside the project; PostgreSQL is production.
 DEFAULT_DATABASE_URL = f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 DATABASE_URL = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-try:
-    _database = dj_database_url.parse(
-        DATABASE_URL,
-        conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
-        # Without health checks, the first request on each worker after a
-        # PostgreSQL restart fails on its stale persistent connection.
-        conn_health_checks=True,
-    )
-except ValueError as error:
-    raise ImproperlyConfigured(f"DATABASE_URL={DATABASE_URL!r} cannot be used: {error}") from None
+
+
+def parse_database_url(name, url):
+    """A DATABASES entry from the URL in variable ``name``, with persistent connections."""
+    try:
+        return dj_database_url.parse(
+            url,
+            conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
+            # Without health checks, the first request on each worker after a
+            # PostgreSQL restart fails on its stale persistent connection.
+            conn_health_checks=True,
+        )
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name}={url!r} cannot be used: {error}") from None
+
+
+_database = parse_database_url("DATABASE_URL", DATABASE_URL)
 if _database["ENGINE"] not in {
     "django.db.backends.sqlite3",
     "django.db.backends.postgresql",
@@ -185,16 +192,7 @@ DATABASES = {"default": _database}
 # always sees their own change. Migrations run on the primary only.
 DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "").strip()
 if DATABASE_REPLICA_URL:
-    try:
-        _replica = dj_database_url.parse(
-            DATABASE_REPLICA_URL,
-            conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
-            conn_health_checks=True,
-        )
-    except ValueError as error:
-        raise ImproperlyConfigured(
-            f"DATABASE_REPLICA_URL={DATABASE_REPLICA_URL!r} cannot be used: {error}"
-        ) from None
+    _replica = parse_database_url("DATABASE_REPLICA_URL", DATABASE_REPLICA_URL)
     if _replica["ENGINE"] != "django.db.backends.postgresql":
         raise ImproperlyConfigured("DATABASE_REPLICA_URL must be a postgres:// URL.")
     _replica["TEST"] = {"MIRROR": "default"}
