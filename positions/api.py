@@ -15,6 +15,7 @@ from django.db.models import Prefetch
 from django.db.models.deletion import ProtectedError
 from django.http import HttpResponse, StreamingHttpResponse
 from django.urls import reverse
+from django_filters import utils as filter_utils
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, filters, permissions, viewsets
@@ -358,7 +359,6 @@ LIST_VALUES = (
     "actor_id",
     "actor__name",
     "actor__party__code",
-    "party__code",
     "source_id",
     "quote",
     "stance",
@@ -388,7 +388,8 @@ def listed_statement(row, topics):
             "name": row["actor__name"],
             "party": row["actor__party__code"],
         },
-        "party": row["party__code"],
+        # A statement's party is its actor's (a constraint): one join fewer.
+        "party": row["actor__party__code"],
         "topics": topics,
         "source": row["source_id"],
         "quote": row["quote"],
@@ -435,31 +436,49 @@ class StatementViewSet(VersionedModelViewSet):
 
     def list(self, request, *args, **kwargs):
         """
-        The page's ids in one query, its rows as plain values in another, and their topics
-        in a third: the same JSON as StatementSerializer gives (a test compares them), at a
-        fraction of the cost of building model instances and serializer fields per row.
+        The page's rows as plain values in one query and their topics in another: the same
+        JSON as StatementSerializer gives (a test compares them), at a fraction of the cost
+        of building model instances and serializer fields per row. The filters are read
+        once, and the count is taken without the joins the rows need.
         """
-        queryset = self.filter_queryset(Statement.objects.all())
-        pks = queryset.values_list("pk", flat=True)
-        filterset = self.filterset_class(request.query_params, queryset=Statement.objects.all())
-        if filterset.is_valid() and filterset.active.keys() == {"topic"}:
-            # A topic alone: its statements are counted from its links, on one index.
-            topic = filterset.active["topic"]
-            pks.count_hint = (
-                0 if topic is NO_MATCH else StatementTopic.objects.filter(topic=topic).count()
-            )
-        ids = list(self.paginate_queryset(pks))
-        rows = {
-            row["id"]: row for row in Statement.objects.filter(pk__in=ids).values(*LIST_VALUES)
-        }
+        filterset = DjangoFilterBackend().get_filterset(request, Statement.objects.all(), self)
+        if not filterset.is_valid():
+            raise filter_utils.translate_validation(filterset.errors)
+        ordering = StrictOrderingFilter()
+        topic = filterset.active.get("topic")
+        if filterset.active.keys() == {"topic"} and topic is not NO_MATCH:
+            # A topic alone: its statements are counted, and read in list order, from its
+            # links, which copy what the order needs (one index walk, then 50 joins).
+            links = StatementTopic.objects.filter(topic=topic)
+            if ordering.ordering_param in request.query_params:
+                rows, prefix = self.ordered_rows(ordering, filterset), ""
+            else:
+                prefix = "statement__"
+                rows = links.order_by("stated_on", "source_id", "start", "statement_id").values(
+                    *(prefix + name for name in LIST_VALUES)
+                )
+            rows.count_hint = links.count
+        else:
+            rows, prefix = self.ordered_rows(ordering, filterset), ""
+        page = self.paginate_queryset(rows)
+        if prefix:
+            page = [{name[len(prefix) :]: value for name, value in row.items()} for row in page]
         topics = defaultdict(list)
         for statement_id, slug in (
-            StatementTopic.objects.filter(statement_id__in=ids)
+            StatementTopic.objects.filter(statement_id__in=[row["id"] for row in page])
             .order_by("topic__sort_order", "topic__name")
             .values_list("statement_id", "topic__slug")
         ):
             topics[statement_id].append(slug)
-        return self.get_paginated_response([listed_statement(rows[pk], topics[pk]) for pk in ids])
+        return self.get_paginated_response(
+            [listed_statement(row, topics[row["id"]]) for row in page]
+        )
+
+    def ordered_rows(self, ordering, filterset):
+        statements = ordering.filter_queryset(self.request, filterset.qs, self)
+        rows = statements.values(*LIST_VALUES)
+        rows.count_hint = statements.order_by().count
+        return rows
 
     @extend_schema(responses={(200, "text/csv"): str})
     @action(detail=False, url_path="csv", pagination_class=None)
@@ -559,6 +578,12 @@ class ProposalViewSet(VersionedModelViewSet):
             Prefetch("statements", queryset=responses),
         )
 
+    def ordered_rows(self, ordering, filterset):
+        statements = ordering.filter_queryset(self.request, filterset.qs, self)
+        rows = statements.values(*LIST_VALUES)
+        rows.count_hint = statements.order_by().count
+        return rows
+
     @extend_schema(responses={(200, "text/csv"): str})
     @action(detail=False, url_path="csv", pagination_class=None)
     def export_csv(self, request):
@@ -610,6 +635,12 @@ class MeetingViewSet(VersionedModelViewSet):
 
     def get_queryset(self):
         return Meeting.objects.prefetch_related(Prefetch("participants", Actor.objects.only("id")))
+
+    def ordered_rows(self, ordering, filterset):
+        statements = ordering.filter_queryset(self.request, filterset.qs, self)
+        rows = statements.values(*LIST_VALUES)
+        rows.count_hint = statements.order_by().count
+        return rows
 
     @extend_schema(responses={(200, "text/csv"): str})
     @action(detail=False, url_path="csv", pagination_class=None)

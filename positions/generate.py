@@ -441,6 +441,9 @@ def write_statements(pending):
             party_id=statement.party_id,
             stance=statement.stance,
             sort_date=statement.stated_on or UNDATED,
+            stated_on=statement.stated_on,
+            source_id=statement.source_id,
+            start=statement.start,
         )
         for statement, (_, chosen) in zip(statements, pending, strict=True)
         for topic in chosen

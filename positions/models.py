@@ -470,6 +470,7 @@ class Source(Timestamped):
             fields = ["start", "end", "prefix", "suffix", "needs_review", "review_note"]
             # Written as they are: moved quotes were checked above, flagged ones keep
             # their old offsets until an editor places them.
+            # Its update() of "start" also brings the topic links' copy in step.
             models.QuerySet.bulk_update(Statement.objects.all(), changed, fields)
             reason = f"{audit.change_reason()}: re-anchored after source {self.pk} was edited"
             audit.changed_in_bulk(Statement, [s.pk for s in changed], reason=reason)
@@ -726,7 +727,18 @@ class ProposalParameter(models.Model):
 class StatementQuerySet(audit.AuditedQuerySet):
     ANCHOR_FIELDS = {"quote", "start", "end", "prefix", "suffix", "source", "source_id"}
     # Copied onto each statement's topic links (StatementTopic).
-    LINKED_FIELDS = {"actor", "actor_id", "party", "party_id", "stance", "stated_on"}
+    # What a statement's topic links copy (see StatementTopic).
+    LINKED_FIELDS = {
+        "actor",
+        "actor_id",
+        "party",
+        "party_id",
+        "stance",
+        "stated_on",
+        "source",
+        "source_id",
+        "start",
+    }
 
     def analysis(self):
         return self.filter(kind=AttributionKind.ANALYSIS)
@@ -1134,11 +1146,12 @@ class StatementTopic(models.Model):
     """
     Tags a statement with a topic; a topic that statements cite cannot be deleted.
 
-    It also carries a copy of its statement's party, stance and date, so that the
-    dashboard reads each (topic, party) cell's first statements, and counts its stances,
-    from one index on this table instead of joining every statement on the topic. The
-    copy is kept by Statement.save(), StatementTopic.save() and sync_topic_links(), which
-    every other write path calls; verify_quotes checks it.
+    It also carries a copy of its statement's party, stance, date, source and start, so
+    that the dashboard reads each (topic, party) cell's first statements, and counts its
+    stances, and the statements list reads a topic's page in list order, from an index on
+    this table instead of joining every statement on the topic. The copy is kept by
+    Statement.save(), StatementTopic.save() and sync_topic_links(), which every other
+    write path calls; verify_quotes checks it.
     """
 
     statement = models.ForeignKey(Statement, models.CASCADE, related_name="topic_links")
@@ -1148,6 +1161,18 @@ class StatementTopic(models.Model):
     )
     stance = models.CharField(max_length=16, blank=True, editable=False)
     sort_date = models.DateField(default=UNDATED, editable=False)
+    # The statements list's order: (stated_on, source, start, statement), as Statement's.
+    stated_on = models.DateField(null=True, blank=True, editable=False)
+    source = models.ForeignKey(
+        Source,
+        models.DO_NOTHING,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        db_index=False,  # the list order index below covers what is looked up
+    )
+    start = models.PositiveIntegerField(null=True, blank=True, editable=False)
 
     objects = StatementTopicQuerySet.as_manager()
 
@@ -1159,6 +1184,10 @@ class StatementTopic(models.Model):
                 name="statementtopic_cell_order",
             ),
             models.Index(fields=["topic", "party", "stance"], name="statementtopic_cell_stance"),
+            models.Index(
+                fields=["topic", "stated_on", "source", "start", "statement"],
+                name="statementtopic_list_order",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -1170,23 +1199,26 @@ class StatementTopic(models.Model):
         return f"{self.topic} ← statement {self.statement_id}"
 
     def save(self, *args, **kwargs):
-        statement = Statement._base_manager.only("party", "stance", "stated_on").get(
-            pk=self.statement_id
-        )
-        self.party_id, self.stance = statement.party_id, statement.stance
+        statement = Statement._base_manager.only(*COPIED_TO_LINKS).get(pk=self.statement_id)
+        for name in COPIED_TO_LINKS:
+            setattr(self, name, getattr(statement, name))
         self.sort_date = statement.stated_on or UNDATED
         super().save(*args, **kwargs)
 
 
+# The fields a topic link copies from its statement as they are (it also keeps sort_date).
+COPIED_TO_LINKS = ("party_id", "stance", "stated_on", "source_id", "start")
+
+
 def sync_topic_links(statements):
-    """Copy party, stance and date from ``statements`` (a queryset) to their topic links."""
+    """Copy party, stance, date, source and start from ``statements`` (a queryset) to
+    their topic links."""
     own = Statement._base_manager.filter(pk=OuterRef("statement_id"))
     return (
         models.QuerySet(StatementTopic)
         .filter(statement__in=statements.values("pk"))
         .update(
-            party_id=Subquery(own.values("party_id")[:1]),
-            stance=Subquery(own.values("stance")[:1]),
+            **{name: Subquery(own.values(name)[:1]) for name in COPIED_TO_LINKS},
             sort_date=Coalesce(
                 Subquery(own.values("stated_on")[:1]),
                 models.Value(UNDATED),

@@ -89,13 +89,16 @@ class BoundedJSONParser(parsers.JSONParser):
 
 
 class CountHintPaginator(Paginator):
-    """A paginator that takes the count from the list's ``count_hint``, when it has one
-    (a count known to be the same, and cheaper to get, such as a topic's link count)."""
+    """A paginator that takes the count from the list's ``count_hint``, when it has one: a
+    number, or a function giving one, known to be the same and cheaper to get (such as a
+    topic's link count, or a count without the joins the rows need)."""
 
     @cached_property
     def count(self):
         hint = getattr(self.object_list, "count_hint", None)
-        return hint if hint is not None else super().count
+        if hint is None:
+            return super().count
+        return hint() if callable(hint) else hint
 
 
 class StrictPagination(pagination.PageNumberPagination):

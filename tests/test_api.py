@@ -1123,7 +1123,15 @@ def test_api_query_counts_are_bounded_and_do_not_grow_with_ten_times_the_data(cl
 
 
 @pytest.mark.parametrize(
-    "query", ["", "page_size=7&page=3", "topic=abm-treaty&ordering=-stated_on", "q=withdraw"]
+    "query",
+    [
+        "",
+        "page_size=7&page=3",
+        "topic=abm-treaty",
+        "topic=abm-treaty&page_size=3&page=2",
+        "topic=abm-treaty&ordering=-stated_on",
+        "q=withdraw",
+    ],
 )
 def test_the_statements_list_is_exactly_what_the_serializer_gives(client, seed, query):
     """The list builds its rows from plain values; each must equal the serializer's."""
@@ -1135,3 +1143,33 @@ def test_the_statements_list_is_exactly_what_the_serializer_gives(client, seed, 
         statement = Statement.objects.get(pk=listed["id"])
         expected = json.loads(json.dumps(StatementSerializer(statement).data))
         assert listed == expected
+
+
+def test_a_topic_alone_is_listed_in_the_same_order_as_any_other_filter(client, russia):
+    """A topic alone is read from its links' copy of the list order; with another filter it
+    is read from the statements. Both give the order of the statements' own fields, undated
+    statements, ties on the date and several sources included."""
+    topic = TopicFactory()
+    first, second = SourceFactory(), SourceFactory()
+    actor = ActorFactory(party=russia)
+    for source, stated_on, quote in [
+        (second, "2001-08-13", "Ivanov said"),
+        (first, "2001-08-13", "Rumsfeld said"),
+        (first, "2001-08-13", "Ivanov said"),
+        (first, None, "The talks were interrupted"),
+        (second, None, "Rumsfeld said"),
+        (first, "2001-07-01", "We have no wish"),
+    ]:
+        StatementFactory(
+            source=source, actor=actor, quote=quote, stated_on=stated_on, topics=[topic]
+        )
+    expected = list(
+        Statement.objects.filter(topics=topic)
+        .order_by("stated_on", "source_id", "start", "id")
+        .values_list("pk", flat=True)
+    )
+    alone = client.get(f"/api/v1/statements/?topic={topic.slug}").json()
+    with_party = client.get(f"/api/v1/statements/?topic={topic.slug}&party=RU").json()
+    assert [row["id"] for row in alone["results"]] == expected
+    assert [row["id"] for row in with_party["results"]] == expected
+    assert alone["count"] == with_party["count"] == 6

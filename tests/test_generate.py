@@ -15,7 +15,7 @@ from positions.models import (
     StatementTopic,
     Topic,
 )
-from tests.factories import StatementFactory
+from tests.factories import SourceFactory, StatementFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -96,22 +96,48 @@ def test_a_scale_out_of_range_is_refused(scale):
         call_command("generate_data", "--scale", scale, stdout=io.StringIO())
 
 
-def test_verify_quotes_catches_a_topic_link_out_of_step_with_its_statement():
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"stance": "opposes"},
+        {"stated_on": "1999-01-01"},
+        {"start": 1},
+        {"start": None},
+        {"party": None},
+        {"source": "another"},
+    ],
+    ids=lambda change: "-".join(f"{k}={v}" for k, v in change.items()),
+)
+def test_verify_quotes_catches_a_topic_link_out_of_step_with_its_statement(change):
     statement = StatementFactory()
-    models.QuerySet(StatementTopic).filter(statement=statement).update(stance="opposes")
+    if change.get("source"):
+        change = {"source": SourceFactory()}
+    models.QuerySet(StatementTopic).filter(statement=statement).update(**change)
     err = io.StringIO()
     with pytest.raises(CommandError, match="out of step"):
         call_command("verify_quotes", stdout=io.StringIO(), stderr=err)
     assert "topic link(s)" in err.getvalue()
 
 
-@pytest.mark.parametrize("path", ["save", "update", "bulk_update", "actor_party", "set"])
+@pytest.mark.parametrize(
+    "path", ["save", "update", "bulk_update", "actor_party", "set", "new_source", "reanchor"]
+)
 def test_every_write_path_keeps_the_topic_links_copy_in_step(path, russia, united_states):
     statement = StatementFactory(actor__party=russia, stance="supports")
     if path == "save":
         statement.stance = "opposes"
         statement.stated_on = "2001-08-13"
         statement.save()
+    elif path == "new_source":
+        statement.source = SourceFactory(text=f"Before. {statement.quote}")
+        statement.start = statement.end = None
+        statement.save()
+    elif path == "reanchor":
+        source = statement.source
+        source.text = f"A new first sentence. {source.text}"
+        source.save()
+        statement.refresh_from_db()
+        assert not statement.needs_review and statement.start > 0
     elif path == "update":
         Statement.objects.filter(pk=statement.pk).update(stance="opposes")
     elif path == "bulk_update":
@@ -124,3 +150,8 @@ def test_every_write_path_keeps_the_topic_links_copy_in_step(path, russia, unite
     else:
         statement.topics.set([Topic.objects.create(slug="other", name="Other")])
     call_command("verify_quotes", stdout=io.StringIO())
+    statement = Statement.objects.get(pk=statement.pk)
+    copied = ("party_id", "stance", "stated_on", "source_id", "start")
+    assert list(StatementTopic.objects.filter(statement=statement).values_list(*copied)) == [
+        tuple(getattr(statement, name) for name in copied)
+    ]

@@ -5,17 +5,25 @@ from django.db.models.functions import Coalesce
 from positions.models import UNDATED, Source, Statement, StatementTopic
 
 
-def stale_topic_links():
-    """Topic links whose copy of the statement's party, stance or date differs from it."""
-    party_differs = (
-        Q(party__isnull=True, statement__party__isnull=False)
-        | Q(party__isnull=False, statement__party__isnull=True)
-        | (Q(party__isnull=False) & ~Q(party=F("statement__party")))
+def differs(name):
+    """A link's copy of a nullable field differs from its statement's (NULL = NULL here)."""
+    return (
+        Q(**{f"{name}__isnull": True, f"statement__{name}__isnull": False})
+        | Q(**{f"{name}__isnull": False, f"statement__{name}__isnull": True})
+        | (Q(**{f"{name}__isnull": False}) & ~Q(**{name: F(f"statement__{name}")}))
     )
+
+
+def stale_topic_links():
+    """Topic links whose copy of the statement's party, stance, date, source or start
+    differs from it."""
     return (
         StatementTopic.objects.filter(
-            party_differs
+            differs("party")
+            | differs("stated_on")
+            | differs("start")
             | ~Q(stance=F("statement__stance"))
+            | ~Q(source=F("statement__source"))
             | ~Q(sort_date=Coalesce(F("statement__stated_on"), Value(UNDATED)))
         )
         .order_by()
@@ -27,7 +35,7 @@ class Command(BaseCommand):
     help = (
         "Check that every statement's quote is exactly the source text at its offsets, with "
         "matching context, that its party is its actor's, and that its topic links hold its "
-        "party, stance and date. Prints each mismatch and exits "
+        "party, stance, date, source and start. Prints each mismatch and exits "
         "non-zero if there is any."
     )
 
