@@ -52,7 +52,14 @@ from positions.models import (
     StatementTopic,
     Topic,
 )
-from positions.rest import MAX_PAGE_SIZE, Conflict, PreconditionFailed, PreconditionRequired
+from positions.rest import (
+    MAX_PAGE_SIZE,
+    SEARCH_COUNT_CAP,
+    CappedCount,
+    Conflict,
+    PreconditionFailed,
+    PreconditionRequired,
+)
 from positions.serializers import (
     ActorSerializer,
     MeetingSerializer,
@@ -477,7 +484,10 @@ class StatementViewSet(VersionedModelViewSet):
     def ordered_rows(self, ordering, filterset):
         statements = ordering.filter_queryset(self.request, filterset.qs, self)
         rows = statements.values(*LIST_VALUES)
-        rows.count_hint = statements.order_by().count
+        if "q" in filterset.active:
+            rows.count_hint = CappedCount(statements, SEARCH_COUNT_CAP)
+        else:
+            rows.count_hint = statements.order_by().count
         return rows
 
     @extend_schema(responses={(200, "text/csv"): str})
@@ -581,7 +591,10 @@ class ProposalViewSet(VersionedModelViewSet):
     def ordered_rows(self, ordering, filterset):
         statements = ordering.filter_queryset(self.request, filterset.qs, self)
         rows = statements.values(*LIST_VALUES)
-        rows.count_hint = statements.order_by().count
+        if "q" in filterset.active:
+            rows.count_hint = CappedCount(statements, SEARCH_COUNT_CAP)
+        else:
+            rows.count_hint = statements.order_by().count
         return rows
 
     @extend_schema(responses={(200, "text/csv"): str})
@@ -639,7 +652,10 @@ class MeetingViewSet(VersionedModelViewSet):
     def ordered_rows(self, ordering, filterset):
         statements = ordering.filter_queryset(self.request, filterset.qs, self)
         rows = statements.values(*LIST_VALUES)
-        rows.count_hint = statements.order_by().count
+        if "q" in filterset.active:
+            rows.count_hint = CappedCount(statements, SEARCH_COUNT_CAP)
+        else:
+            rows.count_hint = statements.order_by().count
         return rows
 
     @extend_schema(responses={(200, "text/csv"): str})

@@ -12,8 +12,11 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.paginator import Paginator
 from django.utils.functional import Promise, cached_property
 from rest_framework import exceptions, pagination, parsers, renderers, status
+from rest_framework.response import Response
 
 MAX_PAGE_SIZE = 500
+# A search's count stops here (see CappedCount).
+SEARCH_COUNT_CAP = 1000
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -100,6 +103,29 @@ class CountHintPaginator(Paginator):
             return super().count
         return hint() if callable(hint) else hint
 
+    @property
+    def count_capped(self):
+        return self.count is not None and getattr(
+            getattr(self.object_list, "count_hint", None), "capped", False
+        )
+
+
+class CappedCount:
+    """
+    A count hint that counts no further than ``cap``: a word in one quote out of ten
+    matches tens of thousands of statements, and counting them all (every match's row
+    read) would cost more than the page. ``capped`` says whether the count stopped there.
+    """
+
+    def __init__(self, queryset, cap):
+        self.queryset, self.cap = queryset.order_by(), cap
+        self.capped = False
+
+    def __call__(self):
+        counted = self.queryset.values("pk")[: self.cap + 1].count()
+        self.capped = counted > self.cap
+        return min(counted, self.cap)
+
 
 class StrictPagination(pagination.PageNumberPagination):
     """50 a page by default, up to 500 with ?page_size=; anything else is a 400."""
@@ -118,6 +144,38 @@ class StrictPagination(pagination.PageNumberPagination):
                 {self.page_query_param: ["Give a page number: a whole number from 1."]}
             )
         return raw
+
+    def get_paginated_response(self, data):
+        return Response(
+            {
+                "count": self.page.paginator.count,
+                "count_capped": self.page.paginator.count_capped,
+                "next": self.get_next_link(),
+                "previous": self.get_previous_link(),
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema):
+        paginated = super().get_paginated_response_schema(schema)
+        properties = paginated["properties"]
+        properties["count"]["description"] = (
+            f"How many match; a search stops counting at {SEARCH_COUNT_CAP:,} (see "
+            "count_capped), and its pages end there."
+        )
+        properties = {
+            "count": properties["count"],
+            "count_capped": {
+                "type": "boolean",
+                "description": f"True when a search matched more than {SEARCH_COUNT_CAP:,} and "
+                "count stopped there: narrow the search to see the rest.",
+                "example": False,
+            },
+            **properties,
+        }
+        paginated["properties"] = properties
+        paginated["required"] = [*paginated.get("required", []), "count_capped"]
+        return paginated
 
     def get_schema_operation_parameters(self, view):
         return [

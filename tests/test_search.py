@@ -68,3 +68,31 @@ def test_the_index_follows_edits_and_deletions(statements):
 def test_odd_searches_through_the_api_and_the_dashboard_answer_normally(client, statements, query):
     assert client.get("/api/v1/statements/", {"q": query}).status_code == 200
     assert client.get("/", {"q": query}).status_code == 200
+
+
+def test_a_search_stops_counting_at_the_cap_and_says_so(client, monkeypatch):
+    """A common word matches tens of thousands of quotes: the count stops at the cap (one
+    row past it is read to know), the flag says so, and the pages end there."""
+    monkeypatch.setattr("positions.api.SEARCH_COUNT_CAP", 3)
+    text = "\n".join(f"Line {n}: verification matters." for n in range(5)) + "\nNo match."
+    source = SourceFactory(text=text)
+    for line in text.split("\n"):
+        StatementFactory(source=source, quote=line)
+
+    many = client.get("/api/v1/statements/?q=verification&page_size=2").json()
+    assert (many["count"], many["count_capped"], len(many["results"])) == (3, True, 2)
+    second = client.get("/api/v1/statements/?q=verification&page_size=2&page=2").json()
+    assert len(second["results"]) == 1 and second["next"] is None
+    assert client.get("/api/v1/statements/?q=verification&page_size=2&page=3").status_code == 404
+
+    few = client.get("/api/v1/statements/?q=match").json()
+    assert (few["count"], few["count_capped"]) == (1, False)
+    everything = client.get("/api/v1/statements/").json()
+    assert (everything["count"], everything["count_capped"]) == (6, False)
+
+
+def test_the_schema_describes_the_capped_count(client):
+    schema = client.get("/api/schema/?format=json").json()
+    page = schema["components"]["schemas"]["PaginatedStatementList"]
+    assert page["properties"]["count_capped"]["type"] == "boolean"
+    assert "count_capped" in page["required"]
