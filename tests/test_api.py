@@ -1173,3 +1173,30 @@ def test_a_topic_alone_is_listed_in_the_same_order_as_any_other_filter(client, r
     assert [row["id"] for row in alone["results"]] == expected
     assert [row["id"] for row in with_party["results"]] == expected
     assert alone["count"] == with_party["count"] == 6
+
+
+def test_a_statement_is_exactly_what_the_serializer_gives(client, seed):
+    """The detail builds its answer from plain values, like the list; it must equal the
+    serializer's, with the version as the ETag, for every statement of the seed."""
+    from positions.serializers import StatementSerializer
+
+    for statement in Statement.objects.all():
+        response = client.get(f"/api/v1/statements/{statement.pk}/")
+        expected = json.loads(json.dumps(StatementSerializer(statement).data))
+        assert response.json() == expected
+        assert response["ETag"] == f'"{statement.version}"'
+
+
+@pytest.mark.parametrize("pk", ["999999", "abc", "1.5", "0x1"])
+def test_a_statement_that_is_not_there_is_a_404(client, pk):
+    response = client.get(f"/api/v1/statements/{pk}/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["detail"]
+
+
+def test_the_list_filters_do_not_hide_a_record_from_its_own_url(client):
+    statement = StatementFactory()
+    for resource, pk in [("statements", statement.pk), ("actors", statement.actor_id)]:
+        response = client.get(f"/api/v1/{resource}/{pk}/?topic=no-such-topic&party=ZZ&q=nothing")
+        assert response.status_code == 200
