@@ -14,8 +14,9 @@ A new page test needs nothing but this (see test_harness.py)::
         assert_no_horizontal_scroll(page)  # resizes the viewport to 375 px first
 
 Fixtures: pytest-playwright's ``page`` (a fresh context per test), ``context``, ``browser``,
-here configured to use /usr/bin/chromium, with ``base_url`` = ``live_server.url`` and
-``bypass_csp=True``; ``seed``: the seed data, loaded with ``load_seed``. Helpers in
+here configured to use /usr/bin/chromium, with ``base_url`` = ``live_server.url``; a
+test fails if the browser reports a Content-Security-Policy refusal; ``seed``: the seed
+data, loaded with ``load_seed``. Helpers in
 helpers.py: ``axe_violations``, ``format_violations``, ``assert_no_axe_violations``,
 ``assert_no_horizontal_scroll``, ``log_in`` (session cookie, no login form).
 Every test here runs as ``django_db(transaction=True, serialized_rollback=True)``
@@ -69,11 +70,19 @@ def base_url(live_server):
     return live_server.url
 
 
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args):
-    """Contexts ignore the page's CSP, so that the axe-core script can still be injected
-    once the app sends a strict Content-Security-Policy."""
-    return {**browser_context_args, "bypass_csp": True}
+@pytest.fixture
+def page(page):
+    """pytest-playwright's page, which fails the test if the browser refused anything under
+    the app's Content-Security-Policy (Chromium reports each refusal on the console)."""
+    refused = page.csp_refusals = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    yield page
+    assert not refused, "The browser refused under the CSP:\n" + "\n".join(refused)
 
 
 def pytest_collection_modifyitems(items):

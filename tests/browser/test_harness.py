@@ -27,6 +27,27 @@ def test_axe_reports_violations(page):
     assert {"image-alt", "html-has-lang", "link-name"} <= ids
 
 
+def test_the_csp_is_enforced_and_its_refusals_are_caught(page):
+    """The app's pages run under its CSP in the browser: an inline script does not run and
+    an inline style does not apply, and the page fixture sees both refusals (and would fail
+    the test on them)."""
+    page.goto("/admin/login/")
+    page.evaluate(
+        """() => {
+            const script = document.createElement("script");
+            script.textContent = "window.injected = true";
+            document.body.append(script);
+            const styled = '<p id="styled" style="color: red">x</p>';
+            document.body.insertAdjacentHTML("beforeend", styled);
+        }"""
+    )
+    assert page.evaluate("window.injected") is None
+    assert page.evaluate("getComputedStyle(styled).color") != "rgb(255, 0, 0)"
+    assert any("inline script" in text for text in page.csp_refusals), page.csp_refusals
+    assert any("inline style" in text for text in page.csp_refusals), page.csp_refusals
+    page.csp_refusals.clear()
+
+
 def test_horizontal_scroll_check_catches_a_wide_element(page):
     page.set_content(
         "<html lang='en'><body><div id='wide' style='width: 500px'>x</div></body></html>"
