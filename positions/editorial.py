@@ -395,7 +395,7 @@ def recent_changes(request):
     rows = rows[depth - CHANGES_PER_PAGE : depth]
     previous = previous_records(rows)
     for row in rows:
-        before = previous.get(row.previous_id)
+        before = previous.get((row.instance_type, row.previous_id))
         row.changed_fields = changed_fields(before, row) if before else []
         row.model_name = row.instance_type._meta.verbose_name
         row.history_url = reverse(
@@ -406,13 +406,16 @@ def recent_changes(request):
 
 
 def previous_records(rows):
-    """The rows before the given ones on the same records, by id: a query per model."""
+    """
+    The rows before the given ones on the same records, by model and id (each model
+    numbers its history rows on its own): a query per model.
+    """
     wanted = {}
     for row in rows:
         if row.previous_id is not None:
             wanted.setdefault(row.instance_type, set()).add(row.previous_id)
     return {
-        record.history_id: record
+        (model, record.history_id): record
         for model, ids in wanted.items()
         for record in model.history.filter(history_id__in=ids)
     }

@@ -21,7 +21,14 @@ from positions.models import (
     Statement,
     Topic,
 )
-from tests.factories import SOURCE_TEXT, ActorFactory, SourceFactory, StatementFactory
+from tests.factories import (
+    SOURCE_TEXT,
+    ActorFactory,
+    PartyFactory,
+    SourceFactory,
+    StatementFactory,
+    TopicFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -655,6 +662,27 @@ def test_recent_changes_go_back_page_by_page(editor_client, russia, settings):
     assert second.count("<tr>") > 1
     garbage = editor_client.get(reverse("positions:recent-changes"), {"page": "x"})
     assert garbage.status_code == 200
+
+
+def test_recent_changes_tell_apart_rows_of_different_models_with_the_same_number(
+    editor_client,
+):
+    # Each model numbers its history rows on its own, so a party's and a topic's rows can
+    # share a number; here both records' first rows get the same one.
+    party, topic = PartyFactory(), TopicFactory()
+    for record in (party, topic):
+        record.name += " (renamed)"
+        record.save()
+        first = type(record).history.filter(id=record.pk).earliest("history_date")
+        type(record).history.filter(history_id=first.history_id).update(history_id=10**6)
+    response = editor_client.get(reverse("positions:recent-changes"))
+    assert response.status_code == 200
+    changed = {
+        row.instance_type: row.changed_fields
+        for row in response.context["changes"]
+        if row.history_type == "~"
+    }
+    assert changed == {Party: ["name"], Topic: ["name"]}
 
 
 def test_recent_changes_need_a_login(client):
