@@ -65,11 +65,13 @@ class HistorySnapshot(models.Model):
         return f"#{self.id}"
 
 
-def history(**kwargs):
-    """The HistoricalRecords every content model uses."""
+def history(*, timestamped=True, **kwargs):
+    """The HistoricalRecords every content model uses. A timestamped model's updated_at is
+    left out (each row has its own time); a model without one must not name it, or
+    rebuilding a record from its history (revert, restore) fails."""
     return HistoricalRecords(
         bases=[HistorySnapshot],
-        excluded_fields=["updated_at"],
+        excluded_fields=["updated_at"] if timestamped else [],
         history_change_reason_field=models.TextField(null=True),
         **kwargs,
     )

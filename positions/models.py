@@ -194,7 +194,7 @@ class Party(Versioned):
     )
 
     objects = audit.AuditedQuerySet.as_manager()
-    history = audit.history()
+    history = audit.history(timestamped=False)
 
     class Meta:
         ordering = ["sort_order", "code"]
@@ -522,7 +522,7 @@ class Topic(Versioned):
     sort_order = models.PositiveSmallIntegerField(default=100)
 
     objects = audit.AuditedQuerySet.as_manager()
-    history = audit.history()
+    history = audit.history(timestamped=False)
 
     class Meta:
         ordering = ["sort_order", "name"]
@@ -704,7 +704,7 @@ class ProposalParameter(models.Model):
     sort_order = models.PositiveSmallIntegerField(default=0)
 
     objects = audit.AuditedQuerySet.as_manager()
-    history = audit.history()
+    history = audit.history(timestamped=False)
 
     class Meta:
         ordering = ["proposal", "sort_order", "pk"]

@@ -23,7 +23,6 @@ from urllib.parse import urlencode
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group
-from django.core.exceptions import FieldDoesNotExist
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils.html import escape
@@ -946,10 +945,6 @@ ADMIN_COLUMNS = {
     "proposal": ["title"],
     "parameter": ["quantity", "unit"],
 }
-# audit.history() leaves out updated_at, which these models do not have; simple-history
-# then fails to build their old versions (a 500, also pinned in tests/test_permissions.py).
-WITHOUT_UPDATED_AT = (Party, Topic, ProposalParameter)
-KNOWN_BUG = "audit.history() excludes updated_at, which this model does not have"
 
 
 def admin_url(record, view="change", *args):
@@ -993,15 +988,13 @@ def test_admin_history_views_show_the_corpus_as_escaped_text(family, editor_brow
     for key, record in family.refresh().records.items():
         rows = list(type(record).history.filter(id=record.pk).order_by("history_date"))
         pages.append((admin_url(record, "history"), [str(record), rows[-1].label]))
-        if not isinstance(record, WITHOUT_UPDATED_AT):
-            # The revert form of the first version shows that version's values.
-            first = rows[0]
-            shown = [getattr(first, name) for name in FREE_TEXT.get(key, {})]
-            pages.append((admin_url(record, "history", first.history_id), shown))
+        # The revert form of the first version shows that version's values.
+        first = rows[0]
+        shown = [getattr(first, name) for name in FREE_TEXT.get(key, {})]
+        pages.append((admin_url(record, "history", first.history_id), shown))
     check_pages(editor_browser, pages)
 
 
-@pytest.mark.xfail(strict=True, raises=FieldDoesNotExist, reason=KNOWN_BUG)
 @pytest.mark.parametrize("key", ["party", "topic"])
 def test_admin_revert_forms_of_parties_and_topics_show_the_corpus_as_escaped_text(
     families, editor_browser, key
@@ -1037,7 +1030,6 @@ def test_a_restored_source_is_named_as_escaped_text(families, editor_browser):
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.xfail(strict=True, raises=FieldDoesNotExist, reason=KNOWN_BUG)
 def test_a_restored_topic_is_named_as_escaped_text(families, editor_browser):
     topic = families["admin"].record("spare-topic")
     editor_browser.post(admin_url(topic, "delete"), {"post": "yes"})
