@@ -6,6 +6,7 @@ that makes no sense stops start-up with ImproperlyConfigured saying what is wron
 See the README's "Configuration" section for the variables.
 """
 
+import datetime
 import os
 import secrets
 from pathlib import Path
@@ -110,6 +111,10 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "simple_history",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "positions",
 ]
 
@@ -123,11 +128,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "positions.mfa.RequireSecondFactorMiddleware",
     "positions.audit.AuditMiddleware",
     "positions.routers.ReplicaPinningMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a lockout raised by the login into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "arms_talks.urls"
@@ -232,6 +241,28 @@ STORAGES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LOGIN_URL = "admin:login"
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username and address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Login throttling (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one
+# username from one address, that pair waits LOGIN_LOCKOUT_MINUTES. Username and address
+# together, so that nobody can lock an editor out from elsewhere. Behind a reverse proxy,
+# set TRUSTED_PROXY_COUNT (how many proxies append to X-Forwarded-For) so that the client's
+# address is the key; until then the header is ignored, so a client cannot forge it.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "positions.mfa.client_ip"
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+AXES_VERBOSE = False
+
+# Two-factor sign-in for staff and editors (positions/mfa.py).
+OTP_TOTP_ISSUER = "Arms Talks Position Tracker"
 
 REST_FRAMEWORK = {
     # Nothing is open unless a view says so (the resources open reads explicitly).

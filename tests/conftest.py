@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 
 from positions.models import Actor, Meeting, Party, Proposal, SeedEntry, Source, Statement, Topic
+from tests.accounts import sign_in
 
 
 def is_transactional(item):
@@ -106,7 +107,7 @@ def editor(django_user_model, editors_group):
 
 @pytest.fixture
 def editor_client(client, editor):
-    client.force_login(editor)
+    sign_in(client, editor)
     return client
 
 
@@ -115,3 +116,9 @@ def staff_without_group(db, django_user_model):
     return django_user_model.objects.create_user(
         "reader", password="not-a-real-password-2", is_staff=True
     )
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    """pytest-django's admin_client, signed in with both factors as staff must be."""
+    return sign_in(client, admin_user)

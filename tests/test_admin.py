@@ -4,6 +4,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from positions.models import Actor, SeedEntry, Source, Statement
+from tests.accounts import sign_in
 from tests.factories import (
     ActorFactory,
     MeetingFactory,
@@ -86,7 +87,7 @@ def test_editors_cannot_change_seed_records(editor_client, record):
 
 
 def test_staff_outside_the_editors_group_cannot_see_content(client, staff_without_group):
-    client.force_login(staff_without_group)
+    sign_in(client, staff_without_group)
     assert client.get("/admin/positions/statement/").status_code == 403
 
 

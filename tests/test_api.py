@@ -23,6 +23,7 @@ from positions.models import (
     Topic,
 )
 from positions.views import CELL_LIMIT
+from tests.accounts import sign_in
 from tests.factories import ActorFactory, SourceFactory, StatementFactory, TopicFactory
 from tests.test_pages import multiply_seed
 
@@ -619,7 +620,7 @@ def test_an_anonymous_write_is_a_401_with_a_token_challenge(client, fresh):
 
 def test_staff_outside_the_editors_group_get_a_403(client, staff_without_group, fresh):
     source, actor = fresh
-    client.force_login(staff_without_group)
+    sign_in(client, staff_without_group)
     response = client.post(
         "/api/v1/statements/", new_statement(source, actor, "we may"), content_type=JSON
     )
@@ -628,7 +629,7 @@ def test_staff_outside_the_editors_group_get_a_403(client, staff_without_group, 
 
 
 def test_staff_outside_the_editors_group_can_still_read(client, staff_without_group, seed):
-    client.force_login(staff_without_group)
+    sign_in(client, staff_without_group)
     assert client.get("/api/v1/statements/").status_code == 200
 
 
@@ -725,7 +726,7 @@ def test_a_bad_token_is_a_401_even_for_a_read(client, seed):
 def test_a_browser_session_needs_the_csrf_token_to_write(editor, fresh):
     source, actor = fresh
     browser = Client(enforce_csrf_checks=True)
-    browser.force_login(editor)
+    sign_in(browser, editor)
     body = new_statement(source, actor, "we may")
     refused = browser.post("/api/v1/statements/", body, content_type=JSON)
     assert "CSRF" in assert_json_error(refused, 403)["detail"]
@@ -944,7 +945,7 @@ def test_of_two_concurrent_updates_of_one_version_only_one_wins(editor, monkeypa
     topic = TopicFactory(name="Before")
     clients = [Client(), Client()]
     for browser in clients:
-        browser.force_login(editor)
+        sign_in(browser, editor)
     both_validated = threading.Barrier(2, timeout=15)
     save_if_version = Topic.save_if_version
 

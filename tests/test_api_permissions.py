@@ -17,6 +17,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import URLResolver, get_resolver, reverse
 
+from tests.accounts import sign_in
 from tests.factories import (
     ActorFactory,
     MeetingFactory,
@@ -83,7 +84,7 @@ def as_role(client, django_user_model):
             user = django_user_model.objects.create_user(role, is_staff=True)
         if role == "editor":
             user.groups.add(Group.objects.get(name="Editors"))
-        client.force_login(user)
+        sign_in(client, user)
         return client
 
     return log_in

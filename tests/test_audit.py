@@ -16,6 +16,7 @@ from rest_framework.authtoken.models import Token
 
 from positions import audit
 from positions.models import Actor, Source, Statement, Topic
+from tests.accounts import sign_in
 from tests.factories import (
     ActorFactory,
     PartyFactory,
@@ -535,7 +536,7 @@ def test_the_history_page_names_deleted_topics(editor_client):
 
 def test_staff_outside_the_editors_group_cannot_see_a_history(client, staff_without_group):
     statement = make_statement()
-    client.force_login(staff_without_group)
+    sign_in(client, staff_without_group)
     assert client.get(admin_url("history", statement.pk)).status_code == 403
 
 
@@ -758,7 +759,7 @@ def test_restoring_needs_the_add_permission(client, django_user_model, deleted):
             codename__in=["view_statement", "change_statement", "delete_statement"],
         )
     )
-    client.force_login(user)
+    sign_in(client, user)
     listing = client.get(admin_url("deleted"))
     assert listing.status_code == 200
     assert listing.context["can_restore"] is False
@@ -900,7 +901,7 @@ def test_each_path_records_its_own_user(client, editor, django_user_model):
     token = Token.objects.create(user=other)
     party = PartyFactory()
     topic = Topic.objects.create(slug="own-topic", name="Own topic")
-    client.force_login(editor)
+    sign_in(client, editor)
     response = client.post(
         "/api/v1/topics/",
         {"slug": "by-session", "name": "By session"},

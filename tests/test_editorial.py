@@ -21,6 +21,7 @@ from positions.models import (
     Statement,
     Topic,
 )
+from tests.accounts import sign_in
 from tests.factories import (
     SOURCE_TEXT,
     ActorFactory,
@@ -176,7 +177,7 @@ def test_paste_and_upload_together_or_neither_are_refused(editor_client):
 
 
 def test_readers_cannot_add_sources(client, staff_without_group):
-    client.force_login(staff_without_group)
+    sign_in(client, staff_without_group)
     response = client.post(
         reverse("positions:source-add"),
         {"title": "X", "text": "Text", "published_on_precision": "day"},
@@ -712,7 +713,7 @@ def test_of_two_editors_saving_one_statement_at_once_exactly_one_wins(editor, mo
     rows_before = statement.history.count()
     clients = [Client(), Client()]
     for browser in clients:
-        browser.force_login(editor)
+        sign_in(browser, editor)
     together = threading.Barrier(2, timeout=15)
     clean = VersionedModelForm.clean
 

@@ -41,6 +41,7 @@ from positions.models import (
     Topic,
 )
 from positions.quotes import excerpt
+from tests.accounts import sign_in
 from tests.factories import (
     ActorFactory,
     MeetingFactory,
@@ -542,7 +543,7 @@ def families(corpus_editor, django_db_blocker):
     written = {path: Family(path) for path in FAMILIES}
     with django_db_blocker.unblock():
         browser = Client()
-        browser.force_login(corpus_editor)
+        sign_in(browser, corpus_editor)
         try:
             build_api_family(written["api"], corpus_editor)
             build_admin_family(written["admin"], browser)
@@ -568,7 +569,7 @@ def anonymous():
 @pytest.fixture
 def editor_browser(corpus_editor, db):
     browser = Client()
-    browser.force_login(corpus_editor)
+    sign_in(browser, corpus_editor)
     return browser
 
 

@@ -5,6 +5,8 @@ from pathlib import Path
 from django.conf import settings
 from django.test import Client
 
+from tests.accounts import sign_in
+
 AXE_JS = Path(__file__).resolve().parent.parent / "js" / "node_modules" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa"]
 PHONE_WIDTH = 375
@@ -77,7 +79,7 @@ def log_in(page, user, live_server):
     """Log ``user`` in for this page's browser context without going through a login form
     (a session made by Django's test client, handed over as the session cookie)."""
     client = Client()
-    client.force_login(user)
+    sign_in(client, user)
     page.context.add_cookies(
         [
             {

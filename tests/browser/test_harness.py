@@ -5,6 +5,8 @@ import re
 
 import pytest
 from django.contrib.auth.models import Group
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from positions.models import Statement
@@ -77,6 +79,19 @@ def test_superuser_logs_in_through_the_form(page, django_user_model):
     page.get_by_label("Username").fill("chief")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+
+    # The first time, the second step sets up an authenticator app.
+    expect(page).to_have_url(re.compile(r"/account/mfa/setup/\?next=%2Fadmin%2F$"))
+    expect(page.get_by_role("img", name="QR code of the setup key")).to_be_visible()
+    assert_no_axe_violations(page)
+    device = TOTPDevice.objects.get(user__username="chief", confirmed=False)
+    code = totp(device.bin_key, device.step, device.t0, device.digits)
+    page.get_by_role("textbox", name="Code").fill(f"{code:06d}")
+    page.get_by_role("button", name="Turn on two-factor sign-in").click()
+    expect(page.get_by_role("heading", name="Your recovery codes")).to_be_visible()
+    expect(page.locator(".recovery-codes li")).to_have_count(10)
+    assert_no_axe_violations(page)
+    page.get_by_role("link", name="I have saved them — continue").click()
 
     expect(page).to_have_url(re.compile(r"/admin/$"))
     expect(page.get_by_role("heading", name="The record")).to_be_visible()
