@@ -13,7 +13,7 @@ export UV_PROJECT_ENVIRONMENT := .venv
 UV := $(or $(shell command -v uv 2>/dev/null),.uv/bin/uv)
 PY := .venv/bin/python
 
-.PHONY: help run test check lint format setup production-setup seed clean browser-deps bench
+.PHONY: help run test check lint format setup production-setup seed clean browser-deps bench backup restore
 
 help:
 	@echo "make run     set up, load the seed data and serve on http://127.0.0.1:$(PORT)/"
@@ -22,6 +22,8 @@ help:
 	@echo "make lint    ruff check and format check"
 	@echo "make browser-deps  Chromium (apt) and tests/js tools (npm); make test does this itself"
 	@echo "make bench   the benchmark against Datasette (BENCH_ARGS=\"--scale 1 --pg\"), see README"
+	@echo "make backup  back the database (DATABASE_URL) up into backups/ (or BACKUP=file)"
+	@echo "make restore BACKUP=file  restore into an empty database, checked table by table"
 
 .uv/bin/uv:
 	python3 -m venv .uv
@@ -79,6 +81,16 @@ bench: setup
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
 	fi
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+backup: setup
+	$(PY) manage.py backup $(if $(BACKUP),--output "$(BACKUP)")
+
+restore: setup
+	if [ -z "$(BACKUP)" ]; then
+		echo "Name the backup: make restore BACKUP=backups/arms-talks-….dump (or .json.gz)" >&2
+		exit 2
+	fi
+	$(PY) manage.py restore "$(BACKUP)"
 
 seed: setup
 	@$(PY) manage.py migrate --noinput

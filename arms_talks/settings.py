@@ -261,6 +261,9 @@ AXES_CLIENT_IP_CALLABLE = "positions.mfa.client_ip"
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 AXES_VERBOSE = False
 
+# Backups of SQLite databases (positions/backup.py): JSON that keeps microseconds.
+SERIALIZATION_MODULES = {"exactjson": "positions.exactjson"}
+
 # Two-factor sign-in for staff and editors (positions/mfa.py).
 OTP_TOTP_ISSUER = "Arms Talks Position Tracker"
 

@@ -180,7 +180,7 @@ def relations_changed(model, pk):
     date, or write a new row if this operation has none yet.
     """
     key = (model._meta.label_lower, pk)
-    if pk is None or key in deleting():
+    if pk is None or key in deleting() or getattr(_state, "restoring", False):
         return
     operation_ = current_operation()
     record = operation_.records.get(key) if operation_ else None
@@ -193,6 +193,16 @@ def relations_changed(model, pk):
         type(record)._base_manager.filter(pk=record.pk).update(related_ids=record.related_ids)
         return
     changed_in_bulk(model, [pk])
+
+
+@contextmanager
+def restoring():
+    """Load a backup as it was: its links are its history's, not new changes to record."""
+    _state.restoring = True
+    try:
+        yield
+    finally:
+        _state.restoring = False
 
 
 def linking():
