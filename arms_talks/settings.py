@@ -266,6 +266,8 @@ SERIALIZATION_MODULES = {"exactjson": "positions.exactjson"}
 
 # Two-factor sign-in for staff and editors (positions/mfa.py).
 OTP_TOTP_ISSUER = "Arms Talks Position Tracker"
+# An administrator can remove someone's devices in the admin, but not read their keys.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 REST_FRAMEWORK = {
     # Nothing is open unless a view says so (the resources open reads explicitly).

@@ -60,7 +60,8 @@ def editor_required(permission):
 @editor_required("positions.add_source")
 @require_http_methods(["GET", "POST"])
 def source_add(request):
-    form = SourceAddForm(request.POST or None, request.FILES or None)
+    posted = request.method == "POST"
+    form = SourceAddForm(request.POST if posted else None, request.FILES if posted else None)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             source = form.save()

@@ -10,6 +10,7 @@ the session as anonymous. Scripts use API tokens, which are a credential of thei
 
 import base64
 import functools
+import time
 
 import qrcode
 import qrcode.image.svg
@@ -26,12 +27,15 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
+from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.util import random_hex
 
 RECOVERY_CODES = 10
 APP_DEVICE_NAME = "Authenticator app"
 RECOVERY_DEVICE_NAME = "Recovery codes"
+PENDING_KEY = "mfa_pending_key"  # the session's key for an app being set up
 
 
 def needs_second_factor(user):
@@ -147,22 +151,28 @@ def qr_svg(text):
 @login_required
 @require_http_methods(["GET", "POST"])
 def setup(request):
-    """First sign-in: add an authenticator app, prove it works, get recovery codes."""
+    """
+    First sign-in: add an authenticator app, prove it works, get recovery codes.
+
+    The new key waits in the session until a code made from it comes back, so that
+    showing the page changes nothing (and a device is stored only once it works).
+    """
     user = request.user
     if user_has_device(user, confirmed=True) and not user.is_verified():
         # Replacing the app needs the second factor first.
         return redirect(second_step_url(user, request.get_full_path()))
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name=APP_DEVICE_NAME, confirmed=False)
-    form = CodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        if device.verify_token(form.cleaned_data["code"]):
+    if PENDING_KEY not in request.session:
+        request.session[PENDING_KEY] = random_hex(20)
+    device = TOTPDevice(user=user, name=APP_DEVICE_NAME, key=request.session[PENDING_KEY])
+    form = CodeForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        if shows(device, form.cleaned_data["code"]):
             with transaction.atomic():
-                TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+                TOTPDevice.objects.filter(user=user).delete()  # the app this one replaces
                 device.confirmed = True
-                device.save(update_fields=["confirmed"])
+                device.save()
                 codes = new_recovery_codes(user)
+            del request.session[PENDING_KEY]
             otp_login(request, device)
             return render(
                 request,
@@ -184,6 +194,20 @@ def setup(request):
     )
 
 
+def shows(device, code):
+    """Whether ``code`` is what the app with the device's key shows now (or one step
+    either side). Unlike TOTPDevice.verify_token, this saves nothing: the device is not
+    stored until the code is right. The code's time step is kept, so it never works twice."""
+    if not code.isdigit():
+        return False
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    if not totp.verify(int(code), device.tolerance):
+        return False
+    device.last_t = totp.t()
+    return True
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def verify(request):
@@ -191,8 +215,8 @@ def verify(request):
     user = request.user
     if not user_has_device(user, confirmed=True):
         return redirect(second_step_url(user, next_url(request)))
-    form = CodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    form = CodeForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
         device = match_token(user, form.cleaned_data["code"])
         if device is not None:
             otp_login(request, device)

@@ -2,7 +2,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from positions import caching, charts
@@ -37,7 +37,7 @@ TOPIC_PAGE_SIZE = 50  # statements of each side on a topic's page
 STATEMENTS_PER_MEETING = 10
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request")
 def dashboard(request):
     filterset = StatementFilter(request.GET, queryset=Statement.objects.all())
@@ -63,7 +63,7 @@ def dashboard(request):
     return render(request, template, context, status=200 if valid else 400)
 
 
-@require_GET
+@require_safe
 def statement_detail(request, pk):
     statement = get_object_or_404(
         Statement.objects.select_related(
@@ -87,7 +87,7 @@ def statement_detail(request, pk):
     return render(request, "positions/statement_detail.html", context)
 
 
-@require_GET
+@require_safe
 def source_list(request):
     sources = (
         Source.objects.defer("text")
@@ -98,7 +98,7 @@ def source_list(request):
     return render(request, "positions/source_list.html", {"sources": page, "page": page})
 
 
-@require_GET
+@require_safe
 def source_detail(request, pk):
     source = get_object_or_404(Source, pk=pk)
     statements = visible_statements(source)
@@ -111,7 +111,7 @@ def source_detail(request, pk):
     return render(request, "positions/source_detail.html", context)
 
 
-@require_GET
+@require_safe
 def meeting_list(request):
     """Top-level meetings a page at a time, each with what it contained, in date order."""
     meetings = Meeting.objects.filter(parent=None).order_by("starts_on", "pk")
@@ -168,7 +168,7 @@ def meetings_with_details(meetings):
     return meetings
 
 
-@require_GET
+@require_safe
 def proposal_list(request):
     responses = Statement.objects.select_related("actor", "party").order_by("stated_on", "pk")
     proposals = (
@@ -193,13 +193,13 @@ def proposal_list(request):
     return render(request, "positions/proposal_list.html", context)
 
 
-@require_GET
+@require_safe
 def actor_list(request):
     actors = Actor.objects.select_related("party").annotate(statement_count=Count("statements"))
     return render(request, "positions/actor_list.html", {"actors": actors})
 
 
-@require_GET
+@require_safe
 def actor_detail(request, slug):
     actor = get_object_or_404(Actor.objects.select_related("party"), slug=slug)
     statements = (
@@ -227,7 +227,7 @@ def actor_detail(request, slug):
     return render(request, "positions/actor_detail.html", context)
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request")
 def topic_detail(request, slug):
     topic = get_object_or_404(Topic, slug=slug)

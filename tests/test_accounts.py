@@ -3,6 +3,7 @@ Signing in (issue 7): staff and editors need a second factor (positions/mfa.py),
 wrong passwords are throttled per username and address together (django-axes).
 """
 
+import base64
 import re
 
 import pytest
@@ -13,6 +14,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
 
+from positions.mfa import PENDING_KEY
 from tests.accounts import sign_in
 from tests.factories import SourceFactory
 
@@ -43,16 +45,20 @@ def code_for(device, steps_ahead=0):
     return f"{code:0{device.digits}d}"
 
 
+def pending_app(client):
+    """The authenticator app being set up, as the setup page's key makes it."""
+    return TOTPDevice(key=client.session[PENDING_KEY])
+
+
 def set_up_app(client):
     """The first sign-in's second step: scan, confirm; returns (device, recovery codes)."""
     page = client.get("/account/mfa/setup/?next=/admin/")
     assert page.status_code == 200
-    device = TOTPDevice.objects.get(user__username="ed", confirmed=False)
-    done = client.post("/account/mfa/setup/", {"code": code_for(device), "next": "/admin/"})
+    app = pending_app(client)
+    done = client.post("/account/mfa/setup/", {"code": code_for(app), "next": "/admin/"})
     assert done.status_code == 200, done.content
     codes = re.findall(r"<li><code>([a-z2-7]+)</code></li>", done.content.decode())
-    device.refresh_from_db()
-    return device, codes
+    return TOTPDevice.objects.get(user__username="ed", confirmed=True), codes
 
 
 # The second factor
@@ -68,7 +74,12 @@ def test_after_the_password_a_first_timer_is_sent_to_set_up_an_app(client, edito
     page = client.get("/account/mfa/setup/")
     html = page.content.decode()
     assert '<svg role="img" aria-label="QR code of the setup key"' in html
-    assert re.search(r'<code class="setup-key">([A-Z2-7]{4} ?)+</code>', html)
+    shown = re.search(r'<code class="setup-key">([A-Z2-7 ]+)</code>', html).group(1)
+    # The key shown is the one the codes come from, and it stays the same on reload.
+    key = base64.b32decode(shown.replace(" ", ""))
+    assert key == pending_app(client).bin_key
+    assert shown in client.get("/account/mfa/setup/").content.decode()
+    assert not TOTPDevice.objects.exists()  # nothing stored until a code proves it works
 
 
 def test_a_half_signed_in_session_is_anonymous_to_the_api(client, editor):
@@ -93,6 +104,9 @@ def test_setting_up_the_app_needs_its_current_code_and_gives_ten_recovery_codes(
     wrong = client.post("/account/mfa/setup/", {"code": "000000"})
     assert wrong.status_code == 400
     assert "not the one the app shows now" in wrong.content.decode()
+    empty = client.post("/account/mfa/setup/", {})
+    assert empty.status_code == 400 and "This field is required" in empty.content.decode()
+    assert not TOTPDevice.objects.exists()
     assert client.get("/admin/").status_code == 302  # still only half signed in
 
     with override_settings(OTP_TOTP_THROTTLE_FACTOR=0):  # no wait after the wrong code
