@@ -1,0 +1,77 @@
+"""With Redis down, the cache fails open: pages come from the database, with a log line."""
+
+import logging
+import socket
+
+import pytest
+from django.core.cache import caches
+from django.test import override_settings
+
+from positions import cache as fail_open_cache
+from tests.factories import StatementFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def closed_port():
+    """A local port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def redis_cache(url):
+    return {
+        "default": {
+            "BACKEND": "positions.cache.FailOpenRedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": "arms-talks-test",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+
+
+@pytest.fixture
+def redis_down(monkeypatch):
+    monkeypatch.setattr(fail_open_cache.FailOpenRedisCache, "last_report", 0.0)
+    with override_settings(CACHES=redis_cache(f"redis://127.0.0.1:{closed_port()}/0")):
+        yield caches["default"]
+
+
+def test_every_cache_operation_fails_open(redis_down):
+    assert redis_down.get("key") is None
+    assert redis_down.get("key", "fallback") == "fallback"
+    assert redis_down.get_many(["a", "b"]) == {}
+    assert redis_down.set("key", 1) is None
+    assert redis_down.add("key", 1) is False
+    assert redis_down.has_key("key") is False
+    assert redis_down.delete("key") is False
+    with pytest.raises(ValueError, match="unavailable"):
+        redis_down.incr("counter")
+
+
+def test_pages_and_the_api_are_served_without_redis_and_the_log_says_so(
+    client, redis_down, caplog
+):
+    statement = StatementFactory()
+    with caplog.at_level(logging.WARNING, logger="positions.cache"):
+        for url in ["/", f"/statements/{statement.pk}/", "/api/v1/comparison/"]:
+            assert client.get(url).status_code == 200, url
+            assert client.get(url, headers={"HX-Request": "true"}).status_code == 200, url
+    warnings = [r for r in caplog.records if r.name == "positions.cache"]
+    # Said once, not on every call (at most one line every ten seconds).
+    assert len(warnings) == 1
+    assert "bypassed" in warnings[0].getMessage()
+
+
+def test_with_redis_up_it_caches_as_usual():
+    """The same backend on the running Redis (database 14, emptied first)."""
+    with override_settings(CACHES=redis_cache("redis://127.0.0.1:6379/14")):
+        backend = caches["default"]
+        try:
+            backend.clear()
+        except Exception:  # pragma: no cover - CI starts Redis
+            pytest.fail("Redis is not running on 127.0.0.1:6379 (.ci/run starts it).")
+        backend.set("key", {"value": 1})
+        assert backend.get("key") == {"value": 1}
+        backend.clear()
