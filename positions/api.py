@@ -10,7 +10,7 @@ from collections import defaultdict
 import orjson
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.db.models.deletion import ProtectedError
 from django.http import HttpResponse, StreamingHttpResponse
@@ -382,6 +382,7 @@ LIST_VALUES = (
     "proposal_stance",
     "note",
     "needs_review",
+    "client_reference",
     "version",
     "start",
     "end",
@@ -418,6 +419,7 @@ def listed_statement(row, topics):
         else None,
         "note": row["note"],
         "needs_review": row["needs_review"],
+        "client_reference": row["client_reference"],
         "version": row["version"],
         "selector": {
             "start": row["start"],
@@ -490,6 +492,29 @@ class StatementViewSet(VersionedModelViewSet):
         return self.get_paginated_response(
             [listed_statement(row, topics[row["id"]]) for row in page]
         )
+
+    def create(self, request, *args, **kwargs):
+        """A new statement; one sent again with a stored client_reference answers 200
+        with the stored one (Idempotent-Replay: true) instead of storing it twice, also
+        when the two arrive at the same moment."""
+        data = request.data if isinstance(request.data, dict) else {}
+        reference = data.get("client_reference")
+        if not isinstance(reference, str) or not reference:
+            return super().create(request, *args, **kwargs)
+        stored = Statement.objects.filter(client_reference=reference).first()
+        if stored is None:
+            try:
+                return super().create(request, *args, **kwargs)
+            except (IntegrityError, exceptions.ValidationError):
+                # The same reference committed in between (the unique check or the
+                # constraint saw it): answer with that one; any other error stands.
+                stored = Statement.objects.filter(client_reference=reference).first()
+                if stored is None:
+                    raise
+        response = Response(self.get_serializer(stored).data, status=200)
+        response["ETag"] = etag(stored)
+        response["Idempotent-Replay"] = "true"
+        return response
 
     def retrieve(self, request, *args, **kwargs):
         """One statement, built like the list's rows (a test compares it with the

@@ -852,6 +852,19 @@ class Statement(Timestamped):
         ),
     )
     review_note = models.TextField(blank=True, editable=False)
+    # NULL, not "", for no reference: it says "none given", and stays out of the unique
+    # constraint below without a special case.
+    client_reference = models.CharField(  # noqa: DJ001
+        max_length=64,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=(
+            "A reference the writing client chose for this statement (e.g. a UUID), so that "
+            "sending the same new statement again, after a lost answer, cannot store it "
+            "twice."
+        ),
+    )
 
     objects = StatementQuerySet.as_manager()
 
@@ -868,6 +881,14 @@ class Statement(Timestamped):
             models.Index(fields=["party", "stated_on"], name="statement_party_stated_on"),
         ]
         constraints = [
+            # Partial (references are optional), which also lets SQLite add it as an index
+            # instead of rebuilding the table, which would drop its full-text triggers.
+            models.UniqueConstraint(
+                fields=["client_reference"],
+                condition=Q(client_reference__isnull=False),
+                name="statement_unique_client_reference",
+                violation_error_message="A statement with this client reference is stored.",
+            ),
             choices_constraint("stance", Stance, "statement_stance_valid"),
             choices_constraint("kind", AttributionKind, "statement_kind_valid"),
             choices_constraint(

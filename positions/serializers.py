@@ -304,6 +304,9 @@ class SelectorSerializer(serializers.Serializer):
     suffix = serializers.CharField(read_only=True, trim_whitespace=False)
 
 
+CLIENT_REFERENCE = r"^[A-Za-z0-9._:-]{1,64}$"
+
+
 class StatementSerializer(ModelValidatedSerializer):
     """
     Who said what, verbatim: the quote must be the source's text (at the selector's offsets
@@ -321,6 +324,19 @@ class StatementSerializer(ModelValidatedSerializer):
     selector = SelectorSerializer(required=False)
     proposal = ProposalReferenceField(
         queryset=Proposal.objects.all(), allow_null=True, required=False
+    )
+    client_reference = serializers.RegexField(
+        CLIENT_REFERENCE,
+        max_length=64,
+        required=False,
+        allow_null=True,
+        help_text="Optional, on create: your own reference for this statement (1 to 64 "
+        "letters, digits, '.', '_', ':' or '-', e.g. a UUID). Sending a statement with a "
+        "reference that is already stored answers 200 with that statement instead of "
+        "storing it twice, so a create can be retried safely.",
+        error_messages={
+            "invalid": "Use 1 to 64 letters, digits, '.', '_', ':' or '-' (e.g. a UUID)."
+        },
     )
 
     class Meta:
@@ -342,10 +358,16 @@ class StatementSerializer(ModelValidatedSerializer):
             "proposal_stance",
             "note",
             "needs_review",
+            "client_reference",
             "version",
         ]
         read_only_fields = ["version", "needs_review"]
         extra_kwargs = {"proposal_stance": {"write_only": True}}
+
+    def validate_client_reference(self, value):
+        if self.instance is not None and value != self.instance.client_reference:
+            raise serializers.ValidationError("A statement's client reference cannot change.")
+        return value
 
     def to_internal_value(self, data):
         attrs = super().to_internal_value(data)

@@ -1201,3 +1201,90 @@ def test_the_list_filters_do_not_hide_a_record_from_its_own_url(client):
     for resource, pk in [("statements", statement.pk), ("actors", statement.actor_id)]:
         response = client.get(f"/api/v1/{resource}/{pk}/?topic=no-such-topic&party=ZZ&q=nothing")
         assert response.status_code == 200
+
+
+# Writes: a create sent again is not stored twice
+
+
+def test_a_create_sent_again_with_its_client_reference_is_stored_once(editor_client, fresh):
+    source, actor = fresh
+    payload = new_statement(source, actor, "we may", client_reference="run-7:0001")
+    first = editor_client.post("/api/v1/statements/", payload, content_type=JSON)
+    assert first.status_code == 201
+    assert first.json()["client_reference"] == "run-7:0001"
+    history = Statement.history.count()
+    again = editor_client.post("/api/v1/statements/", payload, content_type=JSON)
+    assert again.status_code == 200
+    assert again["Idempotent-Replay"] == "true"
+    assert again.json() == first.json()
+    assert again["ETag"] == first["ETag"]
+    assert source.statements.count() == 1
+    assert Statement.history.count() == history  # nothing written
+    listed = editor_client.get(f"/api/v1/statements/{first.json()['id']}/").json()
+    assert listed["client_reference"] == "run-7:0001"
+
+
+@pytest.mark.parametrize("reference", ["has space", "x" * 65, "<script>", "", "é"])
+def test_a_client_reference_must_be_plain_and_short(editor_client, fresh, reference):
+    source, actor = fresh
+    payload = new_statement(source, actor, "we may", client_reference=reference)
+    response = editor_client.post("/api/v1/statements/", payload, content_type=JSON)
+    data = assert_json_error(response, 400)
+    assert "client_reference" in data
+    assert not source.statements.exists()
+
+
+def test_a_client_reference_cannot_change(editor_client, fresh):
+    source, actor = fresh
+    payload = new_statement(source, actor, "we may", client_reference="first")
+    created = editor_client.post("/api/v1/statements/", payload, content_type=JSON).json()
+    url = f"/api/v1/statements/{created['id']}/"
+    headers = {"If-Match": f'"{created["version"]}"'}
+    same = editor_client.patch(url, {"client_reference": "first"}, JSON, headers=headers)
+    assert same.status_code == 200
+    changed = editor_client.patch(
+        url, {"client_reference": "second"}, JSON, headers={"If-Match": same["ETag"]}
+    )
+    assert assert_json_error(changed, 400)["client_reference"]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_creates_with_one_client_reference_at_once_store_one(editor, russia):
+    """A retry that arrives while the first request is still writing: two threads, two
+    connections, both past their checks before either writes. One 201, one 200, one row."""
+    if connection.vendor == "sqlite":
+        pytest.skip("The in-memory SQLite test database cannot hold two writers (see above).")
+    Topic.objects.get_or_create(slug="abm-treaty", defaults={"name": "ABM Treaty"})
+    source = SourceFactory(text="Intro line.\nNext line: we may.")
+    actor = ActorFactory(party=russia)
+    clients = [Client(), Client()]
+    for browser in clients:
+        sign_in(browser, editor)
+    both_checked = threading.Barrier(2, timeout=15)
+    full_clean = Statement.full_clean
+
+    def after_the_other(self, *args, **kwargs):
+        both_checked.wait()
+        return full_clean(self, *args, **kwargs)
+
+    payload = new_statement(source, actor, "we may", client_reference="retry-1")
+    statuses = {}
+
+    def create(number):
+        try:
+            response = clients[number].post("/api/v1/statements/", payload, content_type=JSON)
+            statuses[number] = response.status_code
+        finally:
+            connection.close()
+
+    Statement.full_clean = after_the_other
+    try:
+        threads = [threading.Thread(target=create, args=(number,)) for number in (0, 1)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    finally:
+        Statement.full_clean = full_clean
+    assert sorted(statuses.values()) == [200, 201], statuses
+    assert Statement.objects.filter(client_reference="retry-1").count() == 1

@@ -1,7 +1,7 @@
 """Full-text search of quotes (positions/search.py), the same on SQLite and PostgreSQL."""
 
 import pytest
-from django.db import models
+from django.db import connection, models
 
 from positions.models import Statement
 from positions.search import search_quotes
@@ -96,3 +96,28 @@ def test_the_schema_describes_the_capped_count(client):
     page = schema["components"]["schemas"]["PaginatedStatementList"]
     assert page["properties"]["count_capped"]["type"] == "boolean"
     assert "count_capped" in page["required"]
+
+
+def test_the_full_text_index_is_kept_by_the_database_after_every_migration():
+    """SQLite drops a table's triggers when a migration rebuilds the table; the index must
+    still follow inserts, edits and deletes once every migration has run."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s",
+                ["positions_statement"],
+            )
+            triggers = {name for (name,) in cursor.fetchall()}
+        assert {
+            "positions_statement_fts_insert",
+            "positions_statement_fts_update",
+            "positions_statement_fts_delete",
+        } <= triggers
+    source = SourceFactory(text="Alpha bravo.\nCharlie delta.")
+    statement = StatementFactory(source=source, quote="Alpha bravo.")
+    assert found("bravo") == {statement.pk}
+    statement.quote, statement.start, statement.end = "Charlie delta.", None, None
+    statement.save()
+    assert found("bravo") == set() and found("charlie") == {statement.pk}
+    statement.delete()
+    assert found("charlie") == set()
