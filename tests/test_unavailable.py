@@ -18,7 +18,7 @@ from tests.factories import StatementFactory
 
 # Transactional, as requests are in production: a refused write must not leave the next
 # request inside a broken transaction (the test's own atomic block would be one).
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 WRITES = ("INSERT", "UPDATE", "DELETE")
 
