@@ -384,6 +384,10 @@ def report(results, args, database, started):
         "",
         f"Largest gunicorn worker memory seen during the run: {peak:.0f} MB.",
         "",
+        "Targets (issue 6), as measured in this run:",
+        "",
+        *targets(results, peak),
+        "",
         "Notes:",
         "",
     ]
@@ -395,6 +399,38 @@ def report(results, args, database, started):
         "",
     ]
     return "\n".join(lines)
+
+
+def targets(results, peak):
+    """Each target of the issue, met or missed, from this run's figures."""
+    by_name = {result.endpoint.name: result for result in results}
+
+    def versus_datasette(result):
+        app, other = result.app.requests_per_second, result.datasette.requests_per_second
+        return float("inf") if not other else app / other
+
+    def verdict(ok):
+        return "met" if ok else "**missed**"
+
+    listed = versus_datasette(by_name["statements list (topic, 50, count)"])
+    searches = [r for r in results if r.endpoint.name.startswith("search")]
+    slowest_search = min(versus_datasette(r) for r in searches)
+    dashboards = [r for r in results if r.endpoint.name.startswith(("dashboard", "htmx"))]
+    dashboard = min(r.app.requests_per_second / r.floor_per_second for r in dashboards)
+    errors = sum(r.app.errors for r in results)
+    return [
+        f"- Statements list at least 2× Datasette's ?sql=: {verdict(listed >= 2)} "
+        f"({listed:.2f}×).",
+        f"- Full-text search at least 1× Datasette's _search: {verdict(slowest_search >= 1)}"
+        f" (the slower of the two terms: {slowest_search:.2f}×).",
+        "- Dashboard time in process at most 3× its queries' floor: "
+        f"{verdict(dashboard >= 1 / 3)} (the app serves {dashboard:.1f}× the floor's rate, "
+        "its fragments cached and invalidated on write).",
+        f"- A worker's memory under 200 MB: {verdict(peak < 200)} ({peak:.0f} MB at most).",
+        f"- No errors under load: {verdict(errors == 0)} ({errors}).",
+        "- Queries per request identical at two scales: checked by tests/test_scale.py for "
+        "every page and endpoint (the counts above are at this run's scale).",
+    ]
 
 
 def prepare(args, env, name, topics):
