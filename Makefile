@@ -13,7 +13,7 @@ export UV_PROJECT_ENVIRONMENT := .venv
 UV := $(or $(shell command -v uv 2>/dev/null),.uv/bin/uv)
 PY := .venv/bin/python
 
-.PHONY: help run test check lint format setup production-setup seed clean browser-deps bench backup restore
+.PHONY: help run test check lint format setup production-setup seed clean browser-deps bench backup restore resilience
 
 help:
 	@echo "make run     set up, load the seed data and serve on http://127.0.0.1:$(PORT)/"
@@ -22,6 +22,7 @@ help:
 	@echo "make lint    ruff check and format check"
 	@echo "make browser-deps  Chromium (apt) and tests/js tools (npm); make test does this itself"
 	@echo "make bench   the benchmark against Datasette (BENCH_ARGS=\"--scale 1 --pg\"), see README"
+	@echo "make resilience  load and faults against gunicorn, PostgreSQL and Redis (as root), see README"
 	@echo "make backup  back the database (DATABASE_URL) up into backups/ (or BACKUP=file)"
 	@echo "make restore BACKUP=file  restore into an empty database, checked table by table"
 
@@ -81,6 +82,9 @@ bench: setup
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
 	fi
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+resilience: setup
+	$(PY) bench/resilience.py $(RESILIENCE_ARGS)
 
 backup: setup
 	$(PY) manage.py backup $(if $(BACKUP),--output "$(BACKUP)")

@@ -63,7 +63,8 @@ pytestmark = pytest.mark.django_db
 
 TABLE_PATH = Path(__file__).with_name("permissions.json")
 TABLE = json.loads(TABLE_PATH.read_text())
-ROLES = ["anonymous", "reader", "editor", "admin"]
+# "password only": an editor who gave the password and not yet the second factor.
+ROLES = ["anonymous", "reader", "password only", "editor", "admin"]
 # The API implements every method. The pages and the admin use GET and POST; DELETE stands
 # for any other method, which they must not take for a confirmed write (trying HEAD, PUT
 # and PATCH too would double the time that rendering the admin's pages takes).
@@ -89,11 +90,14 @@ def log_in(client, role):
     if role == "anonymous":
         return client
     user, created = get_user_model().objects.get_or_create(
-        username=f"role-{role}",
+        username=f"role-{role.replace(' ', '-')}",
         defaults={"is_staff": role != "reader", "is_superuser": role == "admin"},
     )
-    if created and role == "editor":
+    if created and role in ("editor", "password only"):
         user.groups.add(Group.objects.get(name="Editors"))
+    if role == "password only":
+        client.force_login(user)  # the first step alone
+        return client
     return sign_in(client, user)
 
 
@@ -207,6 +211,9 @@ LOGIN_URL = reverse("admin:login")
 WRITE = re.compile(r'\s*(INSERT|UPDATE|DELETE)\b(?!.*"django_session")', re.IGNORECASE)
 
 
+SECOND_STEP = "/account/mfa/"
+
+
 def answer(client, method, url):
     """What one cell answers, from a request in a savepoint rolled back afterwards."""
     cookies = copy.deepcopy(client.cookies)  # a logout, say, clears the session cookie
@@ -220,6 +227,8 @@ def answer(client, method, url):
     cell = response.status_code
     if response.get("Location", "").startswith(LOGIN_URL):
         cell = f"{cell} login"
+    elif response.get("Location", "").startswith(SECOND_STEP):
+        cell = f"{cell} second step"
     if any(WRITE.match(query["sql"]) for query in queries):
         cell = f"{cell} wrote"
     return cell
@@ -373,7 +382,11 @@ def test_a_page_that_is_not_public_is_for_editors_only():
     for route, methods in EXPECTED.items():
         if route.startswith(("/admin/", "/api/", "/account/")):
             continue
-        if any(len(set(roles.values())) > 1 for roles in methods.values()):
+        signed_in = [
+            {role: cell for role, cell in roles.items() if role != "password only"}
+            for roles in methods.values()
+        ]
+        if any(len(set(roles.values())) > 1 for roles in signed_in):
             for method, roles in methods.items():
                 assert (roles["anonymous"], roles["reader"]) == ("302 login", 403), (
                     route,
@@ -397,3 +410,18 @@ def test_api_reads_are_public_and_writes_need_an_editor():
             assert cell in (401, 404, 405), (route, method)
         elif role == "reader":
             assert cell in (403, 404, 405), (route, method)
+
+
+def test_a_password_alone_opens_nothing_but_the_second_step():
+    """An editor who has given only the password is sent to the second step from every
+    page and the admin, and is anonymous to the API: whatever an anonymous visitor may do
+    there, and nothing more."""
+    for route, methods in EXPECTED.items():
+        for method, roles in methods.items():
+            cell = roles["password only"]
+            if not route.startswith((SECOND_STEP, "/admin/logout/")):
+                assert not str(cell).endswith(" wrote"), (route, method)
+            if route.startswith("/api/"):
+                assert cell == roles["anonymous"], (route, method)
+            elif not route.startswith((SECOND_STEP, "/admin/login/", "/admin/logout/")):
+                assert cell == "302 second step", (route, method)
