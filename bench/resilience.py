@@ -346,8 +346,17 @@ def inject(name, master, seconds):
         psql("SELECT pg_reload_conf()")
     elif name == "pg-crash":
         os.kill(postmaster_pid(), signal.SIGKILL)
-        time.sleep(1)
-        pg_ctl("start")
+        # A new postmaster refuses to start while the old one's backends still hold its
+        # shared memory; they exit as they notice their postmaster is gone.
+        deadline = time.monotonic() + 60
+        while True:
+            time.sleep(1)
+            try:
+                pg_ctl("start")
+                break
+            except subprocess.CalledProcessError:
+                if time.monotonic() > deadline:
+                    raise
     fault.ended = time.monotonic()
     return fault
 
@@ -406,6 +415,37 @@ def verify(run, env):
     )
     done = manage(env, "shell", "-c", code, capture=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def drill(env):
+    """Back the database up after the faults and restore it into a new one: the seconds
+    each took, and whether restore found every table identical (it checks, and runs
+    verify_quotes)."""
+    restored = f"{DATABASE}_restored"
+    psql(f"DROP DATABASE IF EXISTS {restored} WITH (FORCE)")
+    psql(f"CREATE DATABASE {restored}")
+    path = DATA / "resilience.dump"
+    path.unlink(missing_ok=True)
+    Path(f"{path}.fingerprint.json").unlink(missing_ok=True)
+    began = time.monotonic()
+    manage(env, "backup", "--output", str(path), capture=True)
+    backed_up = time.monotonic() - began
+    began = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "manage.py", "restore", str(path)],
+        cwd=ROOT,
+        env={**env, "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{restored}"},
+        capture_output=True,
+        text=True,
+    )
+    restore_seconds = time.monotonic() - began
+    psql(f"DROP DATABASE IF EXISTS {restored} WITH (FORCE)")
+    return {
+        "backup_seconds": backed_up,
+        "restore_seconds": restore_seconds,
+        "identical": done.returncode == 0 and "every table identical" in done.stdout,
+        "size_kb": path.stat().st_size / 1024,
+    }
 
 
 def main():
@@ -484,6 +524,7 @@ def main():
         for thread in threads:
             thread.join(timeout=20)
         checked = verify(run, env)
+        checked["drill"] = drill(env)
     finally:
         run.stop.set()
         app.send_signal(signal.SIGTERM)
@@ -494,7 +535,12 @@ def main():
     Path(args.out).write_text(render(args, report))
     print(render(args, report))
     checked = report["checked"]
-    writes_ok = report["acknowledged"] and not checked["lost"] and not checked["stale_edits"]
+    writes_ok = (
+        report["acknowledged"]
+        and not checked["lost"]
+        and not checked["stale_edits"]
+        and checked["drill"]["identical"]
+    )
     if args.smoke and not writes_ok:
         sys.exit("The smoke run lost or missed writes: see the report above.")
     if not args.smoke and not report["passed"]:
@@ -531,7 +577,9 @@ def load_material(port):
 
 
 def write_report(args, run, hold_began, hold_ended, hold_memory, windows, checked):
-    hold = [s for s in run.samples if hold_began <= s.at <= hold_ended]
+    # Requests that began and ended within the hold: one still running when the first
+    # fault begins belongs to that fault's window.
+    hold = [s for s in run.samples if hold_began <= s.at and s.at + s.seconds <= hold_ended]
     reads = [s for s in hold if s.kind == "read"]
     writes = [s for s in hold if s.kind == "write"]
     errors = [s for s in hold if s.status == 0 or s.status >= 500]
@@ -551,6 +599,7 @@ def write_report(args, run, hold_began, hold_ended, hold_memory, windows, checke
         and max(run.connections, default=0) <= 4
         and not checked["lost"]
         and not checked["stale_edits"]
+        and checked["drill"]["identical"]
         and all(recovered for _, _, recovered in fault_rows)
         and all(
             counts["reads"] == 0 for fault, counts, _ in fault_rows if fault.name == "read-only"
@@ -594,8 +643,8 @@ def render(args, report):
         "turn an edit), each write retried with its client reference until acknowledged. "
         f"Made by `make resilience` (bench/resilience.py); {report['seconds']:.0f} s in all.",
         "",
-        f"**Result: {'passed' if report['passed'] else 'FAILED'}**"
-        + (" (a smoke run: only the writes are judged)." if args.smoke else "."),
+        f"**Result: {'passed' if report['passed'] else 'failed'}"
+        + (" (a smoke run: only the writes are judged).**" if args.smoke else ".**"),
         "",
         f"## The hold ({report['hold_seconds']:.0f} s, no faults)",
         "",
@@ -651,6 +700,14 @@ def render(args, report):
         f"{len(checked['stale_edits'])}.",
         f"- Stored with this run's references: {checked['stored']:,}; writes refused as "
         f"invalid (a 4xx other than a span already held): {report['refused']}.",
+        "",
+        "## Backup and restore, after the faults",
+        "",
+        f"`make backup`: {checked['drill']['backup_seconds']:.1f} s "
+        f"({checked['drill']['size_kb']:,.0f} KB). `make restore` into a new database, with "
+        f"its checks (every table's count and checksum, verify_quotes): "
+        f"{checked['drill']['restore_seconds']:.1f} s; identical: "
+        f"{'yes' if checked['drill']['identical'] else 'NO'}.",
         "",
     ]
     return "\n".join(lines)
