@@ -224,13 +224,16 @@ def citations(error):
 # Exports
 
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# What a spreadsheet may take for the start of a formula, full-width forms included
+# (some East Asian input methods type those, and some spreadsheets accept them).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 def safe_cell(value):
-    """Spreadsheets run a cell that starts like a formula; an apostrophe stops that."""
+    """Spreadsheets run a cell that starts like a formula, also after leading spaces; an
+    apostrophe stops that."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    return "'" + text if text.lstrip(" ").startswith(FORMULA_START) else text
 
 
 class Echo:

@@ -1288,3 +1288,23 @@ def test_two_creates_with_one_client_reference_at_once_store_one(editor, russia)
         Statement.full_clean = full_clean
     assert sorted(statuses.values()) == [200, 201], statuses
     assert Statement.objects.filter(client_reference="retry-1").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ("=1+1", "'=1+1"),
+        ("  =1+1", "'  =1+1"),
+        ("\n=1+1", "'\n=1+1"),
+        ("\uff1dSUM(A1)", "'\uff1dSUM(A1)"),
+        (" \uff20x", "' \uff20x"),
+        ("-2", "'-2"),
+        ("  plain words", "  plain words"),
+        ("a = b", "a = b"),
+        (None, ""),
+    ],
+)
+def test_a_csv_cell_that_could_start_a_formula_is_neutralised(value, cell):
+    from positions.api import safe_cell
+
+    assert safe_cell(value) == cell
