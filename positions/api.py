@@ -634,15 +634,6 @@ class ProposalViewSet(VersionedModelViewSet):
             Prefetch("statements", queryset=responses),
         )
 
-    def ordered_rows(self, ordering, filterset):
-        statements = ordering.filter_queryset(self.request, filterset.qs, self)
-        rows = statements.values(*LIST_VALUES)
-        if "q" in filterset.active:
-            rows.count_hint = CappedCount(statements, SEARCH_COUNT_CAP)
-        else:
-            rows.count_hint = statements.order_by().count
-        return rows
-
     @extend_schema(responses={(200, "text/csv"): str})
     @action(detail=False, url_path="csv", pagination_class=None)
     def export_csv(self, request):
@@ -694,15 +685,6 @@ class MeetingViewSet(VersionedModelViewSet):
 
     def get_queryset(self):
         return Meeting.objects.prefetch_related(Prefetch("participants", Actor.objects.only("id")))
-
-    def ordered_rows(self, ordering, filterset):
-        statements = ordering.filter_queryset(self.request, filterset.qs, self)
-        rows = statements.values(*LIST_VALUES)
-        if "q" in filterset.active:
-            rows.count_hint = CappedCount(statements, SEARCH_COUNT_CAP)
-        else:
-            rows.count_hint = statements.order_by().count
-        return rows
 
     @extend_schema(responses={(200, "text/csv"): str})
     @action(detail=False, url_path="csv", pagination_class=None)
