@@ -13,7 +13,7 @@ export UV_PROJECT_ENVIRONMENT := .venv
 UV := $(or $(shell command -v uv 2>/dev/null),.uv/bin/uv)
 PY := .venv/bin/python
 
-.PHONY: help run test check lint format setup production-setup seed clean browser-deps bench backup restore resilience
+.PHONY: help run test check lint format setup production-setup seed clean browser-deps bench backup restore resilience observatory
 
 help:
 	@echo "make run     set up, load the seed data and serve on http://127.0.0.1:$(PORT)/"
@@ -23,6 +23,7 @@ help:
 	@echo "make browser-deps  Chromium (apt) and tests/js tools (npm); make test does this itself"
 	@echo "make bench   the benchmark against Datasette (BENCH_ARGS=\"--scale 1 --pg\"), see README"
 	@echo "make resilience  load and faults against gunicorn, PostgreSQL and Redis (as root), see README"
+	@echo "make observatory  MDN's HTTP Observatory against the app behind nginx with TLS (as root), see README"
 	@echo "make backup  back the database (DATABASE_URL) up into backups/ (or BACKUP=file)"
 	@echo "make restore BACKUP=file  restore into an empty database, checked table by table"
 
@@ -86,6 +87,30 @@ bench: setup
 resilience: setup
 	$(PY) bench/resilience.py $(RESILIENCE_ARGS)
 
+# MDN's HTTP Observatory (bench/observatory.py): the app with its production settings behind
+# nginx (deploy/nginx/arms-talks.conf) with TLS on 127.0.0.1, scored; fails below A+ / 100.
+# The scanner comes from npm with --ignore-scripts (its postinstall would download the HSTS
+# preload and TLD lists) and gets an empty preload list, so that no preload bonus counts.
+OBSERVATORY_STAMP := bench/observatory/node_modules/.installed
+OBSERVATORY_PRELOAD := bench/observatory/node_modules/@mdn/mdn-http-observatory/conf/hsts-preload.json
+
+observatory: setup $(OBSERVATORY_STAMP)
+	@if ! command -v nginx >/dev/null; then
+		if [ "$$(id -u)" != 0 ]; then echo "nginx is missing; install it as root: apt-get install -y nginx-light" >&2; exit 1; fi
+		echo "Installing Debian's nginx for make observatory..."
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null
+	fi
+	$(PY) bench/observatory.py $(OBSERVATORY_ARGS)
+
+$(OBSERVATORY_STAMP): bench/observatory/package.json bench/observatory/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing; make observatory needs node and npm (20+)." >&2; exit 1; }
+	cd bench/observatory
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	cd ../..
+	echo '{}' >$(OBSERVATORY_PRELOAD)
+	touch $@
+
 backup: setup
 	$(PY) manage.py backup $(if $(BACKUP),--output "$(BACKUP)")
 
@@ -124,4 +149,5 @@ format: setup
 	$(PY) -m ruff check --fix .
 
 clean:
-	rm -rf .venv .uv .pytest_cache .ruff_cache staticfiles test-results tests/js/node_modules bench/.data
+	rm -rf .venv .uv .pytest_cache .ruff_cache staticfiles test-results tests/js/node_modules \
+		bench/observatory/node_modules bench/.data
