@@ -27,7 +27,6 @@ import json
 import os
 import platform
 import random
-import re
 import secrets
 import signal
 import statistics
@@ -41,7 +40,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import BIN, DATA, ROOT, free_port, log, machine, manage, wait_for  # noqa: E402
+from run import (  # noqa: E402
+    BIN,
+    DATA,
+    ROOT,
+    free_port,
+    log,
+    machine,
+    manage,
+    wait_for,
+    worker_memory,
+)
 
 DATABASE = "arms_talks_resilience"
 REDIS_DB = 12
@@ -181,19 +190,6 @@ def serve(env, port):
     return process
 
 
-def workers(master):
-    pids = []
-    for child in Path("/proc").glob("[0-9]*"):
-        try:
-            status = (child / "status").read_text()
-        except OSError:
-            continue
-        if re.search(rf"^PPid:\s+{master}$", status, re.M):
-            rss = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
-            pids.append((int(child.name), int(rss.group(1)) / 1024 if rss else 0))
-    return pids
-
-
 # The load
 
 
@@ -308,7 +304,7 @@ def sampler(run, master, database_url):
 
     connection = None
     while not run.stop.is_set():
-        for pid, mb in workers(master):
+        for pid, mb in worker_memory(master):
             first, largest = run.memory.get(pid, (mb, mb))
             run.memory[pid] = (first, max(largest, mb))
         try:
@@ -331,7 +327,7 @@ def inject(name, master, seconds):
     if name == "pg-restart":
         pg_ctl("restart")
     elif name == "worker-kill":
-        pid = workers(master)[0][0]
+        pid = worker_memory(master)[0][0]
         os.kill(pid, signal.SIGKILL)
         fault.note = f"worker {pid}"
     elif name == "redis-stop":
@@ -362,13 +358,14 @@ def inject(name, master, seconds):
 
 
 def window(run, fault, until):
-    """Errors from the fault's start to ``until``: (reads failed, writes failed, writes
-    answered 503, seconds from the start to the first error, seconds from the end of the
-    fault to the last error)."""
+    """Errors of the requests in flight from the fault's start to ``until`` (so also one
+    that began before the fault and failed because of it, such as the request a killed
+    worker was serving): (reads failed, writes failed, writes answered 503, seconds from
+    the start to the first error, seconds from the end of the fault to the last error)."""
     failed = [
         s
         for s in run.samples
-        if fault.began <= s.at <= until and (s.status == 0 or s.status >= 500)
+        if s.at + s.seconds >= fault.began and s.at <= until and (s.status == 0 or s.status >= 500)
     ]
     reads = [s for s in failed if s.kind == "read"]
     unavailable = [s for s in failed if s.kind == "write" and s.status == 503]
@@ -377,8 +374,8 @@ def window(run, fault, until):
         counted = reads + writes  # its 503s to writes are the answer it should give
     else:
         counted = failed
-    first = min((s.at for s in counted), default=None)
-    last = max((s.at for s in counted), default=None)
+    first = min((s.at + s.seconds for s in counted), default=None)
+    last = max((s.at + s.seconds for s in counted), default=None)
     return {
         "reads": len(reads),
         "writes": len(writes),
@@ -663,7 +660,8 @@ def render(args, report):
         "",
         *(
             [
-                "Failed connections: "
+                "Failed connections over the whole run, faults included (each is also "
+                "counted as an error of the hold or of a fault below): "
                 + "; ".join(f"{error} ({count})" for error, count in report["failures"])
                 + ".",
                 "",
@@ -673,8 +671,9 @@ def render(args, report):
         ),
         "## The faults (load and writer running)",
         "",
-        "Errors are 5xx answers and failed connections from the fault's start until "
-        f"{args.settle} s after it ended. Recovered: the last error came at most "
+        "Errors are 5xx answers and failed connections of the requests in flight from the "
+        f"fault's start until {args.settle} s after it ended, timed when each answer (or "
+        "failure) came. Recovered: the last error came at most "
         f"{RECOVERY_LIMIT:.0f} s after the fault ended.",
         "",
         "| fault | lasted | reads failed | writes failed | writes answered 503 | first error "

@@ -168,9 +168,9 @@ def to_ms(text):
     return float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
 
 
-def worker_rss_mb(master_pid):
-    """The largest resident memory of the gunicorn master's workers, in MB."""
-    largest = 0
+def worker_memory(master_pid):
+    """Each of the gunicorn master's workers: (pid, resident memory in MB)."""
+    workers = []
     for child in Path("/proc").glob("[0-9]*"):
         try:
             status = (child / "status").read_text()
@@ -178,9 +178,13 @@ def worker_rss_mb(master_pid):
             continue
         if re.search(rf"^PPid:\s+{master_pid}$", status, re.M):
             rss = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
-            if rss:
-                largest = max(largest, int(rss.group(1)) / 1024)
-    return largest
+            workers.append((int(child.name), int(rss.group(1)) / 1024 if rss else 0))
+    return workers
+
+
+def worker_rss_mb(master_pid):
+    """The largest resident memory of the gunicorn master's workers, in MB."""
+    return max((mb for _, mb in worker_memory(master_pid)), default=0)
 
 
 def floor(url, sql_list, seconds):
