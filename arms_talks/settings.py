@@ -60,6 +60,27 @@ def env_list(name, default):
     return items
 
 
+RATE_PERIODS = {"s", "sec", "m", "min", "h", "hour", "d", "day"}
+
+
+def env_rate(name, default):
+    """A request rate such as 1200/min (requests per s, sec, m, min, h, hour, d or day),
+    or None for "off"."""
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    word = value.strip().lower()
+    if word in FALSE_WORDS | {"none"}:
+        return None
+    count, _, period = word.partition("/")
+    if not (count.isascii() and count.isdigit() and int(count) > 0 and period in RATE_PERIODS):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a rate; give requests per period, e.g. 1200/min "
+            "(s, min, hour or day), or off."
+        )
+    return f"{int(count)}/{period}"
+
+
 def dev_secret_key():
     """A per-checkout key for local development, kept out of git and never used with DEBUG off."""
     path = BASE_DIR / ".dev-secret-key"
@@ -286,6 +307,15 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "positions.schema.TrackerSchema",
     "EXCEPTION_HANDLER": "positions.rest.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Requests per client address (anonymous) or per user, counted in the cache: Redis
+    # when REDIS_URL is set, so shared by every app process. With Redis down the count is
+    # skipped (fails open, with a log line) rather than refusing everyone.
+    "DEFAULT_THROTTLE_CLASSES": ["positions.rest.AnonymousRate", "positions.rest.UserRate"],
+}
+# API_RATE_ANON / API_RATE_USER: e.g. 1200/min, or off. Read per request (positions/rest.py).
+API_RATES = {
+    "anon": env_rate("API_RATE_ANON", "1200/min"),
+    "user": env_rate("API_RATE_USER", "6000/min"),
 }
 
 SPECTACULAR_SETTINGS = {

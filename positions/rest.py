@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.paginator import Paginator
 from django.utils.functional import Promise, cached_property
-from rest_framework import exceptions, pagination, parsers, renderers, status
+from rest_framework import exceptions, pagination, parsers, renderers, status, throttling
 from rest_framework.response import Response
 
 MAX_PAGE_SIZE = 500
@@ -50,6 +50,32 @@ class PreconditionFailed(exceptions.APIException):
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
+
+
+class ClientRate:
+    """
+    DRF's rate throttles, with two changes: the client's address comes from
+    positions.mfa.client_ip (DRF's own reads a client's X-Forwarded-For unless told how
+    many proxies there are, so anyone could pick a fresh key per request), and the rate is
+    read from settings.API_RATES when the throttle is made, not fixed at import (so that a
+    changed setting takes effect).
+    """
+
+    def get_rate(self):
+        return settings.API_RATES.get(self.scope)
+
+    def get_ident(self, request):
+        from positions.mfa import client_ip
+
+        return client_ip(request)
+
+
+class AnonymousRate(ClientRate, throttling.AnonRateThrottle):
+    pass
+
+
+class UserRate(ClientRate, throttling.UserRateThrottle):
+    pass
 
 
 def exception_handler(error, context):

@@ -22,14 +22,26 @@ ERRORS = {
     "413": "The request body is too large.",
     "415": "The request body is not JSON.",
     "428": "An update must send If-Match with the version it is based on.",
+    "429": "Too many requests from this client (address, or user when signed in); "
+    "Retry-After gives the seconds to wait.",
+    "503": "The database cannot be reached, or takes no writes for now (maintenance); "
+    "Retry-After gives the seconds to wait.",
+}
+
+# Answers that tell the client when to try again.
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer", "minimum": 0},
+    }
 }
 
 CODES_BY_METHOD = {
-    "GET": ["400", "401", "404"],
-    "POST": ["400", "401", "403", "413", "415"],
-    "PUT": ["400", "401", "403", "404", "412", "413", "415", "428"],
-    "PATCH": ["400", "401", "403", "404", "412", "413", "415", "428"],
-    "DELETE": ["400", "401", "403", "404", "409", "412"],
+    "GET": ["400", "401", "404", "429", "503"],
+    "POST": ["400", "401", "403", "413", "415", "429", "503"],
+    "PUT": ["400", "401", "403", "404", "412", "413", "415", "428", "429", "503"],
+    "PATCH": ["400", "401", "403", "404", "412", "413", "415", "428", "429", "503"],
+    "DELETE": ["400", "401", "403", "404", "409", "412", "429", "503"],
 }
 
 IF_MATCH_SCHEMA = {"type": "string", "pattern": '^(W/)?("[0-9]{1,9}"|[0-9]{1,9})$'}
@@ -132,13 +144,13 @@ class TrackerSchema(AutoSchema):
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         for code in CODES_BY_METHOD.get(self.method, []):
-            responses.setdefault(
-                code,
-                {
-                    "description": ERRORS[code],
-                    "content": {"application/json": {"schema": ERROR}},
-                },
-            )
+            response = {
+                "description": ERRORS[code],
+                "content": {"application/json": {"schema": ERROR}},
+            }
+            if code in ("429", "503"):
+                response["headers"] = RETRY_AFTER
+            responses.setdefault(code, response)
         return responses
 
 

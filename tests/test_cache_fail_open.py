@@ -75,3 +75,33 @@ def test_with_redis_up_it_caches_as_usual():
         backend.set("key", {"value": 1})
         assert backend.get("key") == {"value": 1}
         backend.clear()
+
+
+def test_the_api_limits_fail_open_without_redis_and_the_log_says_so(client, redis_down, caplog):
+    """Past the limit with Redis up the answer would be 429 (tests/test_throttling.py);
+    with Redis down nothing can be counted, so every request is let through."""
+    with (
+        override_settings(API_RATES={"anon": "1/min", "user": "1/min"}),
+        caplog.at_level(logging.WARNING, logger="positions.cache"),
+    ):
+        statuses = [client.get("/api/v1/topics/").status_code for _ in range(3)]
+    assert statuses == [200, 200, 200]
+    warnings = [r for r in caplog.records if r.name == "positions.cache"]
+    assert len(warnings) == 1 and "bypassed" in warnings[0].getMessage()
+
+
+def test_with_redis_up_the_api_limits_are_counted_there(client):
+    """The same limit on the running Redis: the count lives in the shared cache, so every
+    app process sees it."""
+    with override_settings(CACHES=redis_cache("redis://127.0.0.1:6379/14")):
+        backend = caches["default"]
+        backend.clear()
+        try:
+            with override_settings(API_RATES={"anon": "2/min", "user": None}):
+                statuses = [client.get("/api/v1/topics/").status_code for _ in range(3)]
+            assert statuses == [200, 200, 429]
+            assert any(
+                "throttle_anon" in key.decode() for key in backend._cache.get_client().keys("*")
+            )
+        finally:
+            backend.clear()

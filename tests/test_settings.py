@@ -23,13 +23,15 @@ def load_settings(**env):
             "DATABASE_URL",
             "DB_CONN_MAX_AGE",
             "LOG_LEVEL",
+            "API_RATE_ANON",
+            "API_RATE_USER",
         }
     }
     clean.update(env)
     code = (
         "from arms_talks import settings as s; "
         "print(s.DEBUG, s.ALLOWED_HOSTS, s.DATABASES['default']['ENGINE'], "
-        "s.DATABASES['default']['NAME'], sep='|')"
+        "s.DATABASES['default']['NAME'], s.API_RATES, sep='|')"
     )
     return subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True
@@ -39,7 +41,7 @@ def load_settings(**env):
 def test_by_default_it_runs_locally_on_a_sqlite_file_in_the_project():
     result = load_settings()
     assert result.returncode == 0, result.stderr
-    debug, hosts, engine, name = result.stdout.strip().split("|")
+    debug, hosts, engine, name, _ = result.stdout.strip().split("|")
     assert (debug, engine) == ("True", "django.db.backends.sqlite3")
     assert name == str(ROOT / "db.sqlite3")
     assert "127.0.0.1" in hosts
@@ -48,7 +50,7 @@ def test_by_default_it_runs_locally_on_a_sqlite_file_in_the_project():
 def test_database_url_selects_postgresql():
     result = load_settings(DATABASE_URL="postgres://tracker@db.example:5432/tracker")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().split("|")[2:] == ["django.db.backends.postgresql", "tracker"]
+    assert result.stdout.strip().split("|")[2:4] == ["django.db.backends.postgresql", "tracker"]
 
 
 @pytest.mark.parametrize(
@@ -71,6 +73,10 @@ def test_database_url_selects_postgresql():
         ({"DB_CONN_MAX_AGE": "forever"}, "DB_CONN_MAX_AGE='forever' is not a whole number"),
         ({"DB_CONN_MAX_AGE": "-1"}, "DB_CONN_MAX_AGE='-1' must be at least 0"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL='LOUD' is not a logging level"),
+        ({"API_RATE_ANON": "ten/min"}, "API_RATE_ANON='ten/min' is not a rate"),
+        ({"API_RATE_ANON": "0/min"}, "API_RATE_ANON='0/min' is not a rate"),
+        ({"API_RATE_USER": "100/week"}, "API_RATE_USER='100/week' is not a rate"),
+        ({"API_RATE_USER": "100"}, "API_RATE_USER='100' is not a rate"),
     ],
 )
 def test_a_value_that_makes_no_sense_is_improperly_configured(env, message):
@@ -78,6 +84,23 @@ def test_a_value_that_makes_no_sense_is_improperly_configured(env, message):
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert message in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "rates"),
+    [
+        ({}, "{'anon': '1200/min', 'user': '6000/min'}"),
+        (
+            {"API_RATE_ANON": "30/s", "API_RATE_USER": " 100000/day "},
+            "{'anon': '30/s', 'user': '100000/day'}",
+        ),
+        ({"API_RATE_ANON": "off", "API_RATE_USER": "0"}, "{'anon': None, 'user': None}"),
+    ],
+)
+def test_the_api_limits_come_from_the_environment(env, rates):
+    result = load_settings(**env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().split("|")[4] == rates
 
 
 def test_production_settings_load_with_a_key_and_hosts():
