@@ -11,6 +11,27 @@ from positions.models import Actor, Meeting, Party, Proposal, SeedEntry, Source,
 from tests.accounts import sign_in
 
 
+@pytest.fixture(autouse=True, scope="session")
+def fast_password_hashing():
+    """
+    Tests hash with MD5, as Django's documentation advises: PBKDF2 at its production
+    strength takes a quarter of a second per password, and the suite sets and checks
+    hundreds (every editor and admin fixture, every wrong password for the lockout). The
+    production hashers stay listed, so a stored PBKDF2 hash still checks. Sign-in, lockout
+    and the second factor do not depend on which hasher is first.
+    """
+    from django.conf import settings
+    from django.test import override_settings
+
+    with override_settings(
+        PASSWORD_HASHERS=[
+            "django.contrib.auth.hashers.MD5PasswordHasher",
+            *settings.PASSWORD_HASHERS,
+        ]
+    ):
+        yield
+
+
 def is_transactional(item):
     marker = item.get_closest_marker("django_db")
     marked = marker is not None and (
