@@ -100,6 +100,9 @@ observatory: setup $(OBSERVATORY_STAMP)
 		echo "Installing Debian's nginx for make observatory..."
 		apt-get update -qq
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null
+		# Where the package starts Debian's own nginx (on port 80), stop it: the run
+		# starts its own on ports 80 and 443.
+		if [ -s /run/nginx.pid ]; then nginx -s quit || true; fi
 	fi
 	$(PY) bench/observatory.py $(OBSERVATORY_ARGS)
 
