@@ -75,7 +75,12 @@ class AnonymousRate(ClientRate, throttling.AnonRateThrottle):
 
 
 class UserRate(ClientRate, throttling.UserRateThrottle):
-    pass
+    def get_cache_key(self, request, view):
+        # DRF's counts an anonymous client here too, by address, so that API_RATE_ANON=off
+        # would still leave the user rate on anonymous clients; AnonymousRate is theirs.
+        if not request.user or not request.user.is_authenticated:
+            return None
+        return super().get_cache_key(request, view)
 
 
 def exception_handler(error, context):

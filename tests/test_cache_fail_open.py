@@ -34,6 +34,7 @@ def redis_cache(url):
 @pytest.fixture
 def redis_down(monkeypatch):
     monkeypatch.setattr(fail_open_cache.FailOpenRedisCache, "last_report", 0.0)
+    monkeypatch.setattr(fail_open_cache.FailOpenRedisCache, "paused_until", 0.0)
     with override_settings(CACHES=redis_cache(f"redis://127.0.0.1:{closed_port()}/0")):
         yield caches["default"]
 
@@ -77,15 +78,51 @@ def test_with_redis_up_it_caches_as_usual():
         backend.clear()
 
 
-def test_the_api_limits_fail_open_without_redis_and_the_log_says_so(client, redis_down, caplog):
+def test_after_a_failure_redis_is_left_alone_for_a_pause(redis_down, monkeypatch):
+    """A Redis that times out would cost each call its timeout; after one failure the
+    process does not try again until the pause is over."""
+    client_class = type(redis_down._cache)
+    tried = []
+    original = client_class.get
+
+    def counting_get(self, *args, **kwargs):
+        tried.append(args[0])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(client_class, "get", counting_get)
+    assert redis_down.get("first") is None
+    assert redis_down.get("second") is None
+    assert redis_down.get_many(["third"]) == {}
+    with pytest.raises(ValueError, match="unavailable"):
+        redis_down.incr("counter")
+    assert len(tried) == 1
+    # The pause over, Redis is tried again (and fails again here).
+    fail_open_cache.FailOpenRedisCache.paused_until = 0.0
+    assert redis_down.get("fourth") is None
+    assert len(tried) == 2
+
+
+def test_the_api_limits_fail_open_without_redis_and_the_log_says_so(
+    client, redis_down, caplog, monkeypatch
+):
     """Past the limit with Redis up the answer would be 429 (tests/test_throttling.py);
     with Redis down nothing can be counted, so every request is let through."""
+    asked = []
+    original = fail_open_cache.FailOpenRedisCache.get
+
+    def recording_get(self, key, *args, **kwargs):
+        asked.append(key)
+        return original(self, key, *args, **kwargs)
+
+    monkeypatch.setattr(fail_open_cache.FailOpenRedisCache, "get", recording_get)
     with (
         override_settings(API_RATES={"anon": "1/min", "user": "1/min"}),
         caplog.at_level(logging.WARNING, logger="positions.cache"),
     ):
         statuses = [client.get("/api/v1/topics/").status_code for _ in range(3)]
     assert statuses == [200, 200, 200]
+    # The limit was looked up on every request (and let each through).
+    assert sum(key.startswith("throttle_anon_") for key in asked) == 3
     warnings = [r for r in caplog.records if r.name == "positions.cache"]
     assert len(warnings) == 1 and "bypassed" in warnings[0].getMessage()
 

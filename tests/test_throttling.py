@@ -106,6 +106,14 @@ def test_a_write_past_the_limit_is_refused_before_anything_is_stored(client, edi
     assert not Topic.objects.filter(slug="second").exists()
 
 
+def test_the_user_rate_is_not_applied_to_anonymous_clients(client):
+    with rates(anon=None, user="1/min"):
+        assert all(client.get(LIST).status_code == 200 for _ in range(5))
+    with rates(anon="3/min", user="1/min"):
+        client_statuses = [client.get("/api/v1/actors/").status_code for _ in range(4)]
+    assert client_statuses == [200, 200, 200, 429]
+
+
 def test_off_means_no_limit(client):
     with rates(anon=None, user=None):
         assert all(client.get(LIST).status_code == 200 for _ in range(30))
