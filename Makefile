@@ -102,7 +102,10 @@ observatory: setup $(OBSERVATORY_STAMP)
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null
 		# Where the package starts Debian's own nginx (on port 80), stop it: the run
 		# starts its own on ports 80 and 443.
-		if [ -s /run/nginx.pid ]; then nginx -s quit || true; fi
+		if [ -s /run/nginx.pid ]; then
+			nginx -s quit || true
+			for _ in $$(seq 50); do [ -e /run/nginx.pid ] || break; sleep 0.2; done
+		fi
 	fi
 	$(PY) bench/observatory.py $(OBSERVATORY_ARGS)
 

@@ -124,15 +124,15 @@ def serve_app(folder, port):
         "from django.contrib.auth.models import User\n"
         f"User.objects.create_user('observatory', password={password!r}, is_staff=True)",
     )
-    log_file = (folder / "gunicorn.log").open("w")
-    app = subprocess.Popen(
-        [BIN / "gunicorn", "arms_talks.wsgi", f"--bind={ADDRESS}:{port}", "--workers=2"]
-        + ["--no-control-socket"],
-        cwd=ROOT,
-        env=env,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-    )
+    with (folder / "gunicorn.log").open("w") as log_file:
+        app = subprocess.Popen(
+            [BIN / "gunicorn", "arms_talks.wsgi", f"--bind={ADDRESS}:{port}", "--workers=2"]
+            + ["--no-control-socket"],
+            cwd=ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
     return app, password
 
 
@@ -443,6 +443,24 @@ def verdict(result, checks):
     )
 
 
+def stop(process):
+    """Stop a server this run started: politely, then for good."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def stop_on_sigterm(signum, frame):
+    # A CI timeout sends SIGTERM: leave through the same cleanup as Ctrl-C, so that no
+    # nginx is left holding ports 80 and 443.
+    raise SystemExit(f"make observatory was stopped (signal {signum}).")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "observatory.md"))
@@ -457,6 +475,7 @@ def main():
     folder = Path(tempfile.mkdtemp(prefix="arms-talks-observatory-"))
     folder.chmod(0o755)  # nginx's workers run as nobody and write their temp files here
     app = proxy = None
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     try:
         ports_free()
         ca, certificate, key = make_certificates(folder)
@@ -469,7 +488,7 @@ def main():
         log("Scanning https://localhost/ with MDN's HTTP Observatory…")
         result = scan(ca)
         checks = proxy_checks(client, password)
-    except (Failure, subprocess.CalledProcessError) as error:
+    except (Failure, OSError, subprocess.SubprocessError, KeyError) as error:
         details = [getattr(error, "stderr", "") or ""]
         for name in ("gunicorn.log", "nginx-error.log"):
             if (folder / name).exists() and (folder / name).stat().st_size:
@@ -478,9 +497,7 @@ def main():
         sys.exit(f"make observatory could not run: {error}\n" + "\n".join(details).strip())
     finally:
         for process in (proxy, app):
-            if process and process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                process.wait(timeout=30)
+            stop(process)
         shutil.rmtree(folder, ignore_errors=True)
     report = render(result, checks, started_at, time.monotonic() - started)
     Path(args.out).write_text(report)
