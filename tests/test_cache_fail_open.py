@@ -8,6 +8,7 @@ from django.core.cache import caches
 from django.test import override_settings
 
 from positions import cache as fail_open_cache
+from positions.rest import ClientRate
 from tests.factories import StatementFactory
 
 pytestmark = pytest.mark.django_db
@@ -108,13 +109,13 @@ def test_the_api_limits_fail_open_without_redis_and_the_log_says_so(
     """Past the limit with Redis up the answer would be 429 (tests/test_throttling.py);
     with Redis down nothing can be counted, so every request is let through."""
     asked = []
-    original = fail_open_cache.FailOpenRedisCache.get
+    original = fail_open_cache.FailOpenRedisCache.incr
 
-    def recording_get(self, key, *args, **kwargs):
+    def recording_incr(self, key, *args, **kwargs):
         asked.append(key)
         return original(self, key, *args, **kwargs)
 
-    monkeypatch.setattr(fail_open_cache.FailOpenRedisCache, "get", recording_get)
+    monkeypatch.setattr(fail_open_cache.FailOpenRedisCache, "incr", recording_incr)
     with (
         override_settings(API_RATES={"anon": "1/min", "user": "1/min"}),
         caplog.at_level(logging.WARNING, logger="positions.cache"),
@@ -127,9 +128,11 @@ def test_the_api_limits_fail_open_without_redis_and_the_log_says_so(
     assert len(warnings) == 1 and "bypassed" in warnings[0].getMessage()
 
 
-def test_with_redis_up_the_api_limits_are_counted_there(client):
+def test_with_redis_up_the_api_limits_are_counted_there(client, monkeypatch):
     """The same limit on the running Redis: the count lives in the shared cache, so every
     app process sees it."""
+    # A clock fixed mid-minute, so that the three requests share one window.
+    monkeypatch.setattr(ClientRate, "timer", staticmethod(lambda: 1_800_000_015.0))
     with override_settings(CACHES=redis_cache("redis://127.0.0.1:6379/14")):
         backend = caches["default"]
         backend.clear()

@@ -9,11 +9,23 @@ import pytest
 from django.test import override_settings
 from rest_framework.authtoken.models import Token
 
+from positions.rest import ClientRate
 from tests.accounts import sign_in
 
 pytestmark = pytest.mark.django_db
 
 LIST = "/api/v1/topics/"
+# A moment 15 s into a minute (and an hour, and a day): the counts are per window, and a
+# test must not straddle a window's end.
+START = 1_800_000_015.0
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch):
+    """The throttles' clock, fixed unless a test moves it."""
+    now = [START]
+    monkeypatch.setattr(ClientRate, "timer", staticmethod(lambda: now[0]))
+    return now
 
 
 def rates(anon=None, user=None):
@@ -27,7 +39,17 @@ def test_past_the_limit_an_anonymous_client_gets_429_with_retry_after(client):
     refused = answers[-1]
     assert refused["Content-Type"].startswith("application/json")
     assert "throttled" in refused.json()["detail"].lower()
-    assert 0 < int(refused["Retry-After"]) <= 60
+    # The count is per minute; this one began 15 s ago.
+    assert refused["Retry-After"] == "45"
+
+
+def test_the_allowance_comes_back_with_the_next_window(client, clock):
+    with rates(anon="2/min"):
+        assert [client.get(LIST).status_code for _ in range(3)] == [200, 200, 429]
+        clock[0] += 44
+        assert client.get(LIST).status_code == 429
+        clock[0] += 1  # the minute is over
+        assert [client.get(LIST).status_code for _ in range(3)] == [200, 200, 429]
 
 
 def test_every_api_endpoint_counts_towards_one_limit_but_pages_do_not(client):
