@@ -40,7 +40,7 @@ import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import BIN, ROOT, free_port, log, machine, manage  # noqa: E402
+from run import BIN, ROOT, free_port, log, machine, manage, wait_for  # noqa: E402
 
 SCANNER = ROOT / "bench" / "observatory" / "node_modules" / "@mdn" / "mdn-http-observatory"
 SITE_CONFIG = ROOT / "deploy" / "nginx" / "arms-talks.conf"
@@ -218,20 +218,6 @@ class Client:
             return response.status, response.headers, response.read().decode("utf-8", "replace")
         finally:
             connection.close()
-
-
-def wait_until_served(client, timeout=60):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            status, _, _ = client.request("GET", "/")
-            if status == 200:
-                return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise Failure("The app did not answer through nginx within a minute.")
-        time.sleep(0.3)
 
 
 def cookies(headers):
@@ -484,7 +470,10 @@ def main():
         app, password = serve_app(folder, port)
         proxy = start_nginx(folder, nginx_config(folder, port, certificate, key))
         client = Client(ca)
-        wait_until_served(client)
+        try:
+            wait_for(f"https://{HOST}/", timeout=60, context=client.context)
+        except OSError as error:
+            raise Failure(f"The app did not answer through nginx in a minute: {error}") from None
         log("Scanning https://localhost/ with MDN's HTTP Observatory…")
         result = scan(ca)
         checks = proxy_checks(client, password)

@@ -81,11 +81,12 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def wait_for(url, timeout=120):
+def wait_for(url, timeout=120, context=None):
+    """Until ``url`` answers 2xx (``context``: the TLS context for an https URL)."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            with urllib.request.urlopen(url, timeout=10) as response:
+            with urllib.request.urlopen(url, timeout=10, context=context) as response:
                 response.read()
                 return
         except OSError:
