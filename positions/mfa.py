@@ -173,7 +173,7 @@ def setup(request):
                 device.save()
                 codes = new_recovery_codes(user)
             del request.session[PENDING_KEY]
-            otp_login(request, device)
+            complete_second_step(request, device)
             return render(
                 request,
                 "mfa/recovery_codes.html",
@@ -192,6 +192,14 @@ def setup(request):
         },
         status=400 if form.errors else 200,
     )
+
+
+def complete_second_step(request, device):
+    """Sign the session in with ``device``, under a new session key."""
+    otp_login(request, device)
+    # As Django's login does at the password step: a key that someone learnt or planted
+    # before this step must not become a fully signed-in session.
+    request.session.cycle_key()
 
 
 def shows(device, code):
@@ -219,7 +227,7 @@ def verify(request):
     if form.is_valid():
         device = match_token(user, form.cleaned_data["code"])
         if device is not None:
-            otp_login(request, device)
+            complete_second_step(request, device)
             if isinstance(device, StaticDevice):
                 left = device.token_set.count()
                 messages.warning(

@@ -7,6 +7,7 @@ import base64
 import re
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.test import Client, override_settings
 from django_otp.oath import totp
@@ -200,6 +201,48 @@ def test_the_signed_in_fixtures_have_both_factors(editor_client, admin_client):
     source = SourceFactory()
     assert editor_client.get(f"/sources/{source.pk}/edit/").status_code == 200
     assert admin_client.get("/admin/auth/user/").status_code == 200
+
+
+# The session key is renewed at each step
+
+
+def session_key(client):
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+def signed_in_with(key):
+    """Whether a session key, sent alone, still opens the admin."""
+    other = Client()
+    other.cookies[settings.SESSION_COOKIE_NAME] = key
+    return other.get("/admin/").status_code == 200
+
+
+def test_finishing_the_app_setup_renews_the_session_key(client, editor):
+    password_step(client)
+    before = session_key(client)
+    set_up_app(client)
+    after = session_key(client)
+    assert after != before
+    assert not signed_in_with(before)
+    assert signed_in_with(after)
+    assert client.get("/sources/new/").status_code == 200
+
+
+@pytest.mark.parametrize("second_factor", ["app", "recovery code"])
+def test_the_code_at_sign_in_renews_the_session_key(client, editor, second_factor):
+    password_step(client)
+    device, codes = set_up_app(client)
+    later = Client()
+    password_step(later)
+    before = session_key(later)
+    code = code_for(device, 1) if second_factor == "app" else codes[0]
+    answer = later.post("/account/mfa/verify/", {"code": code, "next": "/review/"})
+    assert answer.status_code == 302 and answer["Location"] == "/review/"
+    after = session_key(later)
+    assert after != before
+    assert not signed_in_with(before)
+    assert signed_in_with(after)
+    assert later.get("/review/").status_code == 200
 
 
 # Login throttling
