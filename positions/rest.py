@@ -5,6 +5,7 @@ DRF imports them while its own views module is still loading.
 
 import decimal
 import io
+import re
 import time
 
 import orjson
@@ -16,6 +17,7 @@ from rest_framework import exceptions, pagination, parsers, renderers, status, t
 from rest_framework.response import Response
 
 MAX_PAGE_SIZE = 500
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # A search's count stops here (see CappedCount).
 SEARCH_COUNT_CAP = 1000
 
@@ -145,9 +147,63 @@ class BoundedJSONParser(parsers.JSONParser):
         if len(body) > limit:
             raise PayloadTooLarge(f"The request body is over {limit} bytes.")
         try:
-            return super().parse(io.BytesIO(body), media_type, parser_context)
+            data = super().parse(io.BytesIO(body), media_type, parser_context)
         except RecursionError:
             raise exceptions.ParseError("The JSON is nested too deeply.") from None
+        refuse_lone_surrogates(data)
+        return data
+
+
+def refuse_lone_surrogates(data):
+    """
+    Raise ParseError if a key or string anywhere in parsed JSON holds a lone surrogate.
+
+    JSON's "\\ud800" escape gives one, which no database stores and no response can
+    encode: left in, it fails wherever it is first used (a slug looked up, an error
+    message echoing it). A whole pair arrives as one character, so any left is alone.
+    The first one in the body is reported; the walk keeps its own stack, since a body
+    may be nested as deeply as the JSON parser allows.
+    """
+    if isinstance(data, str):
+        check_string(data, "in the body itself")
+    stack = [json_children(data, ())]
+    while stack:
+        try:
+            value, path = next(stack[-1])
+        except StopIteration:
+            stack.pop()
+            continue
+        if isinstance(value, str):
+            check_string(value, f"in the value at {json_pointer(path)}")
+        elif isinstance(value, dict | list):
+            stack.append(json_children(value, path))
+
+
+def json_children(value, path):
+    """The items of a JSON object or array, each with its path; an object's keys are
+    checked as they are reached."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"at {json_pointer(path)}" if path else "at the top level"
+            check_string(key, f"in a key of the object {where}")
+            yield item, (*path, key)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield item, (*path, index)
+
+
+def json_pointer(path):
+    """Where a value is, as a JSON Pointer (RFC 6901), e.g. /topics/0."""
+    return "".join(f"/{str(part).replace('~', '~0').replace('/', '~1')}" for part in path)
+
+
+def check_string(text, where):
+    if match := LONE_SURROGATE.search(text):
+        raise exceptions.ParseError(
+            f"The JSON contains U+{ord(match[0]):04X}, half of a surrogate pair, {where}. "
+            "It is not a character: send each character whole (as UTF-8, or as both "
+            "halves of its \\u escape pair)."
+        )
 
 
 # Paging and ordering
