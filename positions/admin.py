@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.db.models.functions import Length
 from django.urls import reverse
@@ -31,7 +32,6 @@ class PositionsAdminMedia:
 class PartyAdmin(AuditedAdmin):
     form = VersionedModelForm
     list_display = ["code", "name", "sort_order", "actor_count", "statement_count"]
-    list_editable = ["sort_order"]
     search_fields = ["code", "name"]
 
     def get_queryset(self, request):
@@ -152,7 +152,6 @@ class SourceAdmin(AuditedAdmin):
 class TopicAdmin(AuditedAdmin):
     form = VersionedModelForm
     list_display = ["name", "slug", "sort_order", "statement_count", "proposal_count"]
-    list_editable = ["sort_order"]
     search_fields = ["name", "slug", "description"]
     prepopulated_fields = {"slug": ["name"]}
 
@@ -217,10 +216,32 @@ class MeetingAdmin(AuditedAdmin):
         return meeting.dates_display
 
 
+class ProposalParameterRowForm(VersionedModelForm):
+    """A number as a row of its proposal's form, refused if someone saved it since."""
+
+    def report_conflict(self, current):
+        try:
+            super().report_conflict(current)
+        except ValidationError as error:
+            # Said in the row, where "this record" could be read as the proposal.
+            raise ValidationError(f"The number “{current}”: {error.message}") from None
+
+
 class ProposalParameterInline(admin.TabularInline):
     model = ProposalParameter
+    form = ProposalParameterRowForm
     extra = 0
-    fields = ["quantity", "limit", "value", "unit", "applies_to", "note", "sort_order"]
+    fields = [
+        "quantity",
+        "limit",
+        "value",
+        "unit",
+        "applies_to",
+        "note",
+        "sort_order",
+        "based_on_version",
+        "based_on_values",
+    ]
 
 
 class ResponseInline(admin.TabularInline):
@@ -434,6 +455,7 @@ class StatementAdmin(AuditedAdmin):
 class ProposalParameterAdmin(AuditedAdmin):
     """The numbers of all proposals side by side; each is edited with its proposal too."""
 
+    form = VersionedModelForm
     list_display = ["proposal", "quantity", "limit", "value", "unit", "applies_to"]
     list_filter = ["applies_to", "limit", "unit", "proposal__party"]
     list_select_related = ["proposal"]
