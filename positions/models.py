@@ -9,7 +9,7 @@ from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, Length
 from django.urls import reverse
 
-from positions import audit, quotes
+from positions import anchoring, audit, quotes
 
 
 class DatePrecision(models.TextChoices):
@@ -155,6 +155,12 @@ class Versioned(models.Model):
                 update_fields = {*update_fields, "version"}
             super().save(*args, update_fields=update_fields, **kwargs)
 
+    def lock_before_edit(self):
+        """
+        Lock what an edit of this record must hold before it locks the record itself, so
+        that every writer takes its locks in one order (see Statement). Nothing by default.
+        """
+
     def save_if_version(self, expected, **kwargs):
         """
         Save, unless the stored record is no longer at version ``expected``: then raise
@@ -162,6 +168,7 @@ class Versioned(models.Model):
         and the check's UPDATE locks the row until the write commits.
         """
         with transaction.atomic():
+            self.lock_before_edit()
             rows = type(self)._base_manager.filter(pk=self.pk, version=expected)
             if not models.QuerySet.update(rows, version=expected):
                 current = (
@@ -359,16 +366,33 @@ class Source(Timestamped):
         self.sha256 = self.text_hash(self.text)
         self.reanchoring = None
         with transaction.atomic():
-            text_changed = (
-                self.pk is not None
-                and Source._base_manager.filter(pk=self.pk).exclude(sha256=self.sha256).exists()
-            )
+            # The text as stored, read under the row's lock: statements are saved under
+            # the same lock (Statement.save), so none can be anchored to a text that this
+            # edit is replacing, and none is missed by the re-anchoring below.
+            old_text = None if self.pk is None else Source.locked_text(self.pk)
             super().save(*args, **kwargs)
-            if text_changed:
-                self.reanchoring = self.reanchor_statements()
+            if old_text is not None and old_text != self.text:
+                self.reanchoring = self.carry_statements(old_text)
 
     def get_absolute_url(self):
         return reverse("positions:source-detail", args=[self.pk])
+
+    @staticmethod
+    def locked_text(pk):
+        """The stored text of source ``pk`` (None if there is none), locking its row until
+        the transaction ends: SELECT … FOR UPDATE on PostgreSQL; on SQLite every write
+        transaction holds the database's write lock from its start (transaction_mode)."""
+        return (
+            Source._base_manager.select_for_update()
+            .filter(pk=pk)
+            .values_list("text", flat=True)
+            .first()
+        )
+
+    @staticmethod
+    def locked(pks):
+        """The sources ``pks``, read with their rows locked until the transaction ends."""
+        return Source._base_manager.select_for_update().in_bulk(sorted(set(pks)))
 
     def clean(self):
         self.validate_text()
@@ -433,47 +457,69 @@ class Source(Timestamped):
             )
         return paragraphs
 
-    def reanchor_statements(self):
+    def carry_statements(self, old_text):
         """
-        After a change of text, find each statement's quote again (quotes.relocate) and
-        move its offsets and context there. A quote that cannot be found unambiguously is
-        left where it was and flagged for review; it is never attached to other words.
-        Returns a Reanchoring report.
+        After the text changed from ``old_text``, carry each statement through the edit
+        (positions/anchoring.py): one whose words and context came through unchanged moves
+        with them; any other is flagged for review, never searched for and never attached
+        to other words. A statement already awaiting review stays so. Returns a
+        Reanchoring report.
         """
         report = Reanchoring()
-        changed = []
-        for statement in self.statements.select_related(None).order_by("start", "pk"):
+        statements = list(self.statements.select_related(None).order_by("start", "pk"))
+        placed = [s for s in statements if not s.needs_review]
+        report.waiting = [s for s in statements if s.needs_review]
+        spans = [(s.start, s.end) for s in placed]
+        changed, unmoved = [], []
+        for statement, carried in zip(
+            placed, anchoring.carry_spans(old_text, self.text, spans), strict=True
+        ):
             statement.source = self
-            found = quotes.relocate(
-                self.text, statement.quote, statement.start, statement.prefix, statement.suffix
-            )
-            if found.start is None:
-                if not statement.needs_review:
-                    statement.needs_review = True
-                    statement.review_note = (
-                        f"After the source text was edited (version {self.version}), "
-                        f"{found.note}. Choose where the quote is, or remove the statement."
-                    )
+            if carried.carried and self.text[carried.start : carried.end] == statement.quote:
+                # The context is unchanged, but near the start or end of the text it may
+                # now reach further.
+                anchor = quotes.anchor_at(self.text, carried.start, carried.end)
+                new = (anchor.start, anchor.end, anchor.prefix, anchor.suffix)
+                if new != (statement.start, statement.end, statement.prefix, statement.suffix):
+                    if anchor.start != statement.start:
+                        report.moved.append(statement)
+                    statement.start, statement.end, statement.prefix, statement.suffix = new
+                    statement.source_sha256 = self.sha256
                     changed.append(statement)
-                report.flagged.append(statement)
+                else:
+                    unmoved.append(statement.pk)
                 continue
-            anchor = quotes.anchor_at(self.text, found.start, found.start + len(statement.quote))
-            new = (anchor.start, anchor.end, anchor.prefix, anchor.suffix, False)
-            old = (statement.start, statement.end, statement.prefix, statement.suffix)
-            if new != (*old, statement.needs_review):
-                if found.how != "in place" or statement.needs_review:
-                    report.moved.append((statement, found.how))
-                statement.start, statement.end, statement.prefix, statement.suffix = new[:4]
-                statement.needs_review, statement.review_note = False, ""
-                changed.append(statement)
-        if changed:
-            fields = ["start", "end", "prefix", "suffix", "needs_review", "review_note"]
-            # Written as they are: moved quotes were checked above, flagged ones keep
-            # their old offsets until an editor places them.
-            # Its update() of "start" also brings the topic links' copy in step.
-            models.QuerySet.bulk_update(Statement.objects.all(), changed, fields)
-            reason = f"{audit.change_reason()}: re-anchored after source {self.pk} was edited"
-            audit.changed_in_bulk(Statement, [s.pk for s in changed], reason=reason)
+            statement.needs_review = True
+            statement.review_note = (
+                f"The source's text was edited (version {self.version}) and this quote was "
+                f"not carried over: {carried.reason or 'its words are no longer there'}. "
+                "Its offsets are those of the old text. Find its words in the new text and "
+                "place it, edit it, or delete it."
+            )
+            report.flagged.append(statement)
+            changed.append(statement)
+        with transaction.atomic():
+            # Those that stay where they were now count their offsets in this text too.
+            models.QuerySet.update(
+                Statement._base_manager.filter(pk__in=unmoved), source_sha256=self.sha256
+            )
+            if changed:
+                # Carried spans were checked above, and their context is the old one by
+                # construction; flagged ones keep their old offsets (and the old text's
+                # hash) until an editor places them. The update() that bulk_update() makes
+                # checks every anchor again, and brings the topic links' copy in step.
+                fields = [
+                    "start",
+                    "end",
+                    "prefix",
+                    "suffix",
+                    "source_sha256",
+                    "needs_review",
+                    "review_note",
+                ]
+                models.QuerySet.bulk_update(Statement.objects.all(), changed, fields)
+                reason = f"{audit.change_reason()}: re-anchored after source {self.pk} was edited"
+                audit.changed_in_bulk(Statement, [s.pk for s in changed], reason=reason)
         return report
 
 
@@ -481,16 +527,23 @@ class Source(Timestamped):
 class Reanchoring:
     """What re-anchoring did after a source's text changed."""
 
-    moved: list = field(default_factory=list)  # (statement, how)
-    flagged: list = field(default_factory=list)
+    moved: list = field(default_factory=list)  # carried to new offsets with their words
+    flagged: list = field(default_factory=list)  # flagged by this edit
+    waiting: list = field(default_factory=list)  # flagged before, still awaiting review
 
     def summary(self):
         parts = []
         if self.moved:
-            parts.append(f"{len(self.moved)} quote(s) found again and moved")
+            parts.append(f"{len(self.moved)} quote(s) moved with their words")
         if self.flagged:
-            parts.append(f"{len(self.flagged)} quote(s) could not be placed and need review")
-        return "; ".join(parts) or "every quote is where it was"
+            parts.append(f"{len(self.flagged)} quote(s) were touched by the edit and await review")
+        if self.waiting:
+            parts.append(f"{len(self.waiting)} quote(s) still await review from before")
+        if not parts:
+            return "every quote is on its own words, at the same offsets"
+        if not self.flagged and not self.waiting:
+            parts.append("every other quote is where it was")
+        return "; ".join(parts)
 
 
 class Paragraph(list):
@@ -689,7 +742,7 @@ class Proposal(Timestamped):
             )
 
 
-class ProposalParameter(models.Model):
+class ProposalParameter(Versioned):
     """One number of a proposal: e.g. at most 1,500 warheads for each party."""
 
     proposal = models.ForeignKey(Proposal, models.CASCADE, related_name="parameters")
@@ -749,23 +802,22 @@ class StatementQuerySet(audit.AuditedQuerySet):
 
     def bulk_create(self, objs, *args, **kwargs):
         objs = list(objs)
-        for statement in objs:
-            statement.prepare_for_save()
-        return super().bulk_create(objs, *args, **kwargs)
+        with transaction.atomic(using=self.db):
+            prepare_under_source_locks(objs)
+            return super().bulk_create(objs, *args, **kwargs)
 
     def bulk_update(self, objs, fields, *args, **kwargs):
         objs = list(objs)
-        for statement in objs:
-            statement.prepare_for_save()
         fields = set(fields)
         if fields & {"actor", "actor_id"}:
             fields.add("party")
         if fields & self.ANCHOR_FIELDS:
-            fields |= {"quote", "start", "end", "prefix", "suffix"}
-        # Every object is validated above; the plain QuerySet's bulk_update writes them
+            fields |= {"quote", "start", "end", "prefix", "suffix", "source_sha256"}
+        # Every object is validated below; the plain QuerySet's bulk_update writes them
         # without going through this class's update(), which refuses a bare party.
         plain = models.QuerySet(self.model, using=self.db)
         with transaction.atomic(using=self.db):
+            prepare_under_source_locks(objs)
             count = plain.bulk_update(objs, sorted(fields), *args, **kwargs)
             pks = [o.pk for o in objs]
             audit.set_versions(objs, audit.changed_in_bulk(self.model, pks))
@@ -789,6 +841,8 @@ class StatementQuerySet(audit.AuditedQuerySet):
             actor = actor if isinstance(actor, Actor) else Actor.objects.get(pk=actor)
             kwargs["party_id"] = actor.party_id
         with transaction.atomic(using=self.db):
+            if self.ANCHOR_FIELDS & kwargs.keys():
+                Source.locked(self.values_list("source_id", flat=True).distinct())
             pks = list(self.values_list("pk", flat=True))
             count = super().update(**kwargs)
             changed = self.model._base_manager.filter(pk__in=pks)
@@ -798,6 +852,16 @@ class StatementQuerySet(audit.AuditedQuerySet):
                 for statement in changed.select_related("source"):
                     statement.validate_anchor()
         return count
+
+
+def prepare_under_source_locks(statements):
+    """Anchor ``statements`` to their sources' texts as read under the sources' locks (in
+    the caller's transaction), as Statement.save() does one at a time."""
+    sources = Source.locked(s.source_id for s in statements if s.source_id)
+    for statement in statements:
+        if statement.source_id in sources:
+            statement.source = sources[statement.source_id]
+        statement.prepare_for_save()
 
 
 class Statement(Timestamped):
@@ -825,6 +889,15 @@ class Statement(Timestamped):
     end = models.PositiveIntegerField(blank=True, help_text="Offset just past the last character.")
     prefix = models.TextField(blank=True, editable=False)
     suffix = models.TextField(blank=True, editable=False)
+    source_sha256 = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text=(
+            "The SHA-256 of the source text that the offsets count in: the source's own "
+            "while the statement is placed, an older text's while it awaits review."
+        ),
+    )
     topics = models.ManyToManyField(Topic, through="StatementTopic", related_name="statements")
     stance = models.CharField(max_length=16, choices=Stance)
     kind = models.CharField(
@@ -847,8 +920,9 @@ class Statement(Timestamped):
         db_index=True,
         editable=False,
         help_text=(
-            "Set when the source's text was edited and the quote could not be found again "
-            "unambiguously; its offsets are then the old ones, not to be trusted."
+            "Set when an edit of the source's text touched the quote or its context, so that "
+            "it could not be carried over; its offsets are then the old text's, not to be "
+            "trusted or published."
         ),
     )
     review_note = models.TextField(blank=True, editable=False)
@@ -916,8 +990,15 @@ class Statement(Timestamped):
                 condition=Q(proposal__isnull=False) | Q(proposal_stance=""),
                 name="statement_proposal_stance_needs_proposal",
             ),
+            # Only among placed statements: the offsets of one awaiting review are an old
+            # text's, and may equal a placed statement's in the new one.
             models.UniqueConstraint(
-                fields=["source", "actor", "start", "end"], name="statement_unique_span_per_actor"
+                fields=["source", "actor", "start", "end"],
+                condition=Q(needs_review=False),
+                name="statement_unique_span_per_actor",
+                violation_error_message=(
+                    "This actor already has a statement on exactly these words of the source."
+                ),
             ),
         ]
 
@@ -929,17 +1010,42 @@ class Statement(Timestamped):
         return f"{who}: “{quotes.excerpt(self.quote, 60)}”"
 
     def save(self, *args, update_fields=None, **kwargs):
-        self.prepare_for_save()
         if update_fields is not None:
-            # What prepare_for_save derived must be saved with what it was derived from.
-            update_fields = set(update_fields) | {"party", "start", "end", "prefix", "suffix"}
-            update_fields.add("quote")
+            # What prepare_for_save derives must be saved with what it was derived from.
+            update_fields = set(update_fields) | {
+                "party",
+                "quote",
+                "start",
+                "end",
+                "prefix",
+                "suffix",
+                "source_sha256",
+                "needs_review",
+                "review_note",
+            }
         with transaction.atomic():
+            # Anchored to the text as it is now, read under the source's lock, which an
+            # edit of the text holds until it has carried every statement over: a save
+            # and an edit of the text happen one after the other, never across each other.
+            self.lock_before_edit()
+            self.prepare_for_save()
             super().save(*args, update_fields=update_fields, **kwargs)
             sync_topic_links(Statement._base_manager.filter(pk=self.pk))
 
     def get_absolute_url(self):
         return reverse("positions:statement-detail", args=[self.pk])
+
+    def lock_before_edit(self):
+        """Lock the source (both, when the statement moves to another one) before the
+        statement's own row, the order every writer of statements and texts follows."""
+        ids = {self.source_id} - {None}
+        if self.pk is not None:
+            ids |= set(
+                Statement._base_manager.filter(pk=self.pk).values_list("source_id", flat=True)
+            )
+        sources = Source.locked(ids)
+        if self.source_id in sources:
+            self.source = sources[self.source_id]
 
     def clean(self):
         errors = {}
@@ -962,7 +1068,9 @@ class Statement(Timestamped):
             validate_partial_date(self.stated_on, self.stated_on_precision, "stated_on")
         except ValidationError as error:
             errors.update(error.message_dict)
-        if self.source_id:
+        if self.source_id and not (self.needs_review and not self.anchor_edited()):
+            # A statement awaiting review keeps its old offsets until it is placed; its
+            # other fields can be edited meanwhile.
             try:
                 self.anchor()
             except ValidationError as error:
@@ -975,13 +1083,40 @@ class Statement(Timestamped):
         if not self.source_id:
             raise ValidationError({"source": "A statement needs the source it quotes."})
         self.party_id = self.actor.party_id if self.actor_id else None
-        if self.needs_review and self.anchor_edited():
+        if hasattr(self, "_restored_from_version"):
+            self.check_restored_anchor()
+        elif self.needs_review and self.anchor_edited():
             # An editor who gives a flagged statement new offsets or a new quote places it.
             self.needs_review, self.review_note = False, ""
         if not self.needs_review:
             # A statement awaiting review keeps its quote and old offsets until an editor
             # places it; it is never re-anchored on the way.
             self.anchor()
+
+    def check_restored_anchor(self):
+        """
+        A statement brought back from its deletion returns as it was: flagged if it was.
+        If its source's text has changed since, its offsets count in a text that is gone,
+        so it returns flagged too, for an editor to place.
+        """
+        if self.needs_review:
+            return
+        if self.source_sha256:
+            changed = self.source_sha256 != self.source.sha256
+        else:  # deleted before texts' hashes were recorded on statements
+            found = quotes.anchor_at(self.source.text, self.start, self.end)
+            changed = (self.source.text[self.start : self.end], found.prefix, found.suffix) != (
+                self.quote,
+                self.prefix,
+                self.suffix,
+            )
+        if changed:
+            self.needs_review = True
+            self.review_note = (
+                "Restored after its deletion; the source's text was edited in between, so "
+                "its offsets are those of the old text. Find its words in the new text and "
+                "place it, edit it, or delete it."
+            )
 
     def anchor_edited(self):
         stored = (
@@ -1059,6 +1194,7 @@ class Statement(Timestamped):
         found = quotes.anchor_at(text, start, end)
         self.quote, self.start, self.end = quote, found.start, found.end
         self.prefix, self.suffix = found.prefix, found.suffix
+        self.source_sha256 = self.source.sha256 or Source.text_hash(text)
 
     @staticmethod
     def located_elsewhere(text, quote):
@@ -1090,7 +1226,20 @@ class Statement(Timestamped):
             )
         expected = quotes.anchor_at(text, self.start, self.end)
         if (self.prefix, self.suffix) != (expected.prefix, expected.suffix):
-            return "its stored prefix or suffix context does not match the source."
+            return (
+                "the words match but the text around them does not: its stored context is "
+                f"“{quotes.excerpt(self.prefix, 40)}” before and "
+                f"“{quotes.excerpt(self.suffix, 40)}” after, the source has "
+                f"“{quotes.excerpt(expected.prefix, 40)}” and "
+                f"“{quotes.excerpt(expected.suffix, 40)}”, so it may be on other words that "
+                "read the same."
+            )
+        if self.source_sha256 != self.source.sha256:
+            return (
+                "its offsets were counted in another version of the source's text "
+                f"(SHA-256 {self.source_sha256[:12] or 'unknown'}…, the source's is "
+                f"{self.source.sha256[:12]}…)."
+            )
         return ""
 
     @property
@@ -1125,10 +1274,15 @@ class Statement(Timestamped):
         where = f", {self.meeting.title}" if self.meeting_id else ""
         source = self.source
         publisher = f", {source.publisher}" if source.publisher else ""
+        place = (
+            "its place in the text awaits review after an edit of the text"
+            if self.needs_review
+            else f"characters {self.start}–{self.end}"
+        )
         return (
             f"{actor}, {self.stated_on_display}{where}: “{self.quote}” "
             f"({self.get_kind_display().lower()}). In: “{source.title}”{publisher}, "
-            f"{source.published_on_display}, characters {self.start}–{self.end}. {url}"
+            f"{source.published_on_display}, {place}. {url}"
         )
 
     @property

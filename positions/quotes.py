@@ -64,45 +64,34 @@ def excerpt(text, limit=80):
 
 
 @dataclass(frozen=True)
-class Relocation:
-    """Where a quote was found again after its source text changed, and how."""
+class Candidate:
+    """A place where a quote awaiting review might be, for an editor to judge."""
 
-    start: int | None
-    how: str  # "in place", "by context", "by prefix", "by suffix", or "" if not found
-    note: str = ""
+    start: int
+    how: str  # "with its context", "with the text before it", "with the text after it", …
 
 
-def relocate(text, quote, start, prefix, suffix):
+def candidates(text, quote, prefix, suffix, limit=20):
     """
-    Find ``quote`` again in a changed ``text``: first at its old offset, then, anywhere
-    else, with its old prefix and suffix context around it, then with one side of that
-    context. A quote found on none of these terms, or found more than once, is not moved:
-    the result's start is None and its note says why. The quote alone is never enough,
-    since the same words elsewhere may be another passage.
+    Where ``quote`` stands in ``text``, best first: with its old prefix and suffix context
+    around it, then with one side of it, then the bare words. Only ever shown to an editor
+    as a suggestion: the same words in another place may be someone else's.
     """
-    if text[start : start + len(quote)] == quote:
-        return Relocation(start, "in place")
+    found, seen = [], set()
     attempts = [
-        ("by context", prefix + quote + suffix, len(prefix)),
-        ("by prefix", prefix + quote, len(prefix)),
-        ("by suffix", quote + suffix, 0),
+        ("with the text before and after it, as before", prefix + quote + suffix, len(prefix)),
+        ("with the text before it, as before", prefix + quote, len(prefix)),
+        ("with the text after it, as before", quote + suffix, 0),
+        ("the words only, in another context", quote, 0),
     ]
     for how, needle, lead in attempts:
-        if not (prefix if how == "by prefix" else suffix if how == "by suffix" else True):
+        if needle == quote and how != attempts[-1][0]:
             continue  # no context on that side to go by (the quote was at an edge)
-        found = occurrences(text, needle)
-        if len(found) == 1:
-            return Relocation(found[0] + lead, how)
-        if len(found) > 1:
-            return Relocation(
-                None, "", f"the quote with its context occurs {len(found)} times in the new text"
-            )
-    if quote in text:
-        count = len(occurrences(text, quote))
-        return Relocation(
-            None,
-            "",
-            f"the words occur {count} time{'s' if count > 1 else ''} in the new text, but not "
-            "with their old context",
-        )
-    return Relocation(None, "", "the words are no longer in the text")
+        for offset in occurrences(text, needle):
+            start = offset + lead
+            if start not in seen:
+                seen.add(start)
+                found.append(Candidate(start, how))
+            if len(found) >= limit:
+                return found
+    return found

@@ -231,7 +231,7 @@ def test_editing_a_sources_text_in_the_admin_reanchors_its_quotes(editor_client)
         f"/admin/positions/source/{source.pk}/change/", data, follow=True
     )
     assert response.status_code == 200
-    assert "1 quote(s) found again and moved" in response.content.decode()
+    assert "1 quote(s) moved with their words" in response.content.decode()
     statement.refresh_from_db()
     source.refresh_from_db()
     assert source.text[statement.start : statement.end] == "We have no wish"

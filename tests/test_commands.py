@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.db import models
 
 from positions.models import Party, SeedEntry, Source, Statement
-from tests.factories import StatementFactory
+from tests.factories import SourceFactory, StatementFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,40 @@ def test_verify_quotes_reports_stale_context():
     with pytest.raises(CommandError):
         call_command("verify_quotes", stdout=StringIO(), stderr=err)
     assert f"statement {statement.pk}" in err.getvalue()
-    assert "prefix or suffix context" in err.getvalue()
+    assert "the text around them does not" in err.getvalue()
+
+
+def test_verify_quotes_reports_a_quote_moved_onto_look_alike_words():
+    # The same words, said by two people: moving Ivanov's statement onto Rumsfeld's words
+    # behind the model's back keeps the quote equal to the text at its offsets, but not
+    # its context.
+    text = (
+        "At the press conference, Rumsfeld said no decision had been made; "
+        "asked again later, Ivanov said no decision had been made."
+    )
+    statement = StatementFactory(
+        source=SourceFactory(text=text), quote="no decision", start=text.rindex("no decision")
+    )
+    rumsfeld = text.index("no decision")
+    models.QuerySet.update(
+        Statement.objects.filter(pk=statement.pk),
+        start=rumsfeld,
+        end=rumsfeld + len("no decision"),
+    )
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("verify_quotes", stdout=StringIO(), stderr=err)
+    assert f"statement {statement.pk}" in err.getvalue()
+    assert "may be on other words that read the same" in err.getvalue()
+
+
+def test_verify_quotes_reports_offsets_counted_in_another_text():
+    statement = StatementFactory()
+    models.QuerySet.update(Statement.objects.filter(pk=statement.pk), source_sha256="0" * 64)
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("verify_quotes", stdout=StringIO(), stderr=err)
+    assert "counted in another version of the source's text" in err.getvalue()
 
 
 def test_create_local_admin_prints_a_generated_password_once():

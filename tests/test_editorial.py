@@ -508,7 +508,7 @@ def test_a_quote_whose_words_are_gone_is_flagged_and_listed_for_review(editor_cl
     statement.refresh_from_db()
     assert statement.needs_review
     assert statement.quote == "withdraw from any treaty"  # never changed
-    assert "no longer in the text" in statement.review_note
+    assert "changed or removed words of the quote itself" in statement.review_note
     review = editor_client.get(reverse("positions:review")).content.decode()
     assert f"Statement {statement.pk}" in review
     # Not highlighted at its stale offsets, and left out of the annotation export.
