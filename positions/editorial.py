@@ -65,10 +65,15 @@ def source_add(request):
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             source = form.save()
+        normalised = (
+            f" On intake: {'; '.join(form.intake_changes)}; every other character is as given."
+            if form.intake_changes
+            else ""
+        )
         messages.success(
             request,
-            f"Source added ({len(source.text):,} characters). Select words in its text to "
-            "capture a statement, or review the suggestions.",
+            f"Source added ({len(source.text):,} characters).{normalised} Select words in its "
+            "text to capture a statement, or review the suggestions.",
         )
         return HttpResponseRedirect(source.get_absolute_url())
     status = 400 if form.errors else 200
@@ -195,6 +200,10 @@ def save_capture(form):
         with transaction.atomic():
             if form.is_valid():
                 return form.save()
+    except ValidationError as error:
+        # Found only under the source's lock: the text changed after the form was checked.
+        for message in error.messages:
+            form.add_error(None, message)
     except IntegrityError:
         form.duplicate = (
             Statement.objects.filter(
@@ -319,25 +328,85 @@ def statement_edit(request, pk):
 
 @editor_required("positions.change_statement")
 def review(request):
-    """Statements whose quotes could not be found again after their source was edited."""
+    """
+    Statements that an edit of their source's text did not carry over, each with where it
+    was, and the places in the new text where its words stand now, best first. Those are
+    only suggestions: the same words elsewhere may be someone else's, so nothing is placed
+    until an editor chooses.
+    """
     flagged = list(
         Statement.objects.filter(needs_review=True)
         .select_related("actor", "source")
         .order_by("source", "start", "pk")
     )
     for statement in flagged:
-        found = quotes.occurrences(statement.source.text, statement.quote)
+        text = statement.source.text
         statement.candidates = [
             {
-                "start": offset,
-                "before": statement.source.text[max(0, offset - 60) : offset],
-                "after": statement.source.text[
-                    offset + len(statement.quote) : offset + len(statement.quote) + 60
-                ],
+                "start": found.start,
+                "how": found.how,
+                "before": sentence_before(text, found.start),
+                "after": sentence_after(text, found.start + len(statement.quote)),
             }
-            for offset in found[:FIND_LIMIT]
+            for found in quotes.candidates(
+                text, statement.quote, statement.prefix, statement.suffix, limit=FIND_LIMIT
+            )
         ]
     return render(request, "positions/review.html", {"statements": flagged})
+
+
+SENTENCE_ENDS = (". ", "! ", "? ", ".” ", "\n")
+SENTENCE_REACH = 300  # characters looked at on either side for the sentence's edges
+
+
+def sentence_before(text, start):
+    """The text from the start of the sentence that holds ``start`` up to it."""
+    reach = text[max(0, start - SENTENCE_REACH) : start]
+    edge = max(reach.rfind(end) + len(end) if end in reach else -1 for end in SENTENCE_ENDS)
+    return reach[edge:] if edge >= 0 else ("…" + reach if start > SENTENCE_REACH else reach)
+
+
+def sentence_after(text, end):
+    """The text from ``end`` to the end of its sentence."""
+    reach = text[end : end + SENTENCE_REACH]
+    edges = [reach.find(stop) + 1 for stop in SENTENCE_ENDS if stop in reach]
+    if not edges:
+        return reach + ("…" if end + SENTENCE_REACH < len(text) else "")
+    return reach[: min(edges)].rstrip("\n")
+
+
+@editor_required("positions.delete_statement")
+@require_POST
+def statement_delete(request, pk):
+    """Delete a statement (from the review page), unless someone changed it meanwhile."""
+    statement = Statement.objects.filter(pk=pk).first()
+    version = parse_offset(request.POST.get("version"))
+    if statement is None:
+        messages.info(request, f"Statement {pk} is already deleted.")
+        return HttpResponseRedirect(reverse("positions:review"))
+    if version is None:
+        messages.error(request, "This form does not say which version it deletes; reload it.")
+        return HttpResponseRedirect(reverse("positions:review"))
+    with transaction.atomic():
+        current = (
+            Statement._base_manager.select_for_update()
+            .filter(pk=pk)
+            .values_list("version", flat=True)
+            .first()
+        )
+        if current != version:
+            messages.error(
+                request,
+                f"Not deleted: someone changed statement {pk} while you were looking at it; "
+                "check it again below.",
+            )
+            return HttpResponseRedirect(reverse("positions:review"))
+        statement.delete()
+    messages.success(
+        request,
+        f"Statement {pk} deleted. It can be restored from the admin's deleted statements.",
+    )
+    return HttpResponseRedirect(reverse("positions:review"))
 
 
 @editor_required("positions.change_statement")

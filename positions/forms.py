@@ -1,7 +1,8 @@
 import json
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.text import slugify
 
 from positions import intake
@@ -56,6 +57,7 @@ class VersionedModelForm(forms.ModelForm):
                 "This form does not say which version of the record it edits; reload it."
             )
         model = type(self.instance)
+        self.instance.lock_before_edit()
         current = model._base_manager.select_for_update().get(pk=self.instance.pk)
         if current.version != based_on:
             self.report_conflict(current)
@@ -117,6 +119,7 @@ class SourceAddForm(forms.ModelForm):
         widgets = {"published_on": forms.DateInput(attrs={"type": "date"})}
 
     duplicate = None
+    intake_changes = ()
 
     def clean(self):
         cleaned = super().clean()
@@ -134,6 +137,7 @@ class SourceAddForm(forms.ModelForm):
             self.add_error("upload" if upload else "text", error)
             return cleaned
         self.instance.text = text
+        self.intake_changes = [] if upload else intake.intake_changes(pasted, text)
         self.duplicate = Source.objects.filter(sha256=Source.text_hash(text)).first()
         if self.duplicate:
             self.add_error(
@@ -161,10 +165,11 @@ class SourceForm(VersionedModelForm):
         strip=False,
         widget=forms.Textarea(attrs={"rows": 24, "class": "vLargeTextField source-text"}),
         help_text=(
-            "The canonical snapshot that quotes anchor to, kept exactly as entered. Line breaks "
-            "typed here are stored as \\n (browsers send every textarea line break as \\r\\n). "
-            "After an edit, each captured quote is found again, in place or by its context; "
-            "any that cannot be placed are flagged and listed on the review page."
+            "The canonical snapshot that quotes anchor to, kept exactly as entered. Line "
+            "breaks keep the stored text's kind (a browser sends every one as \\r\\n), and "
+            "a save that changes only other fields leaves the text byte for byte as it was. "
+            "After an edit, each quote whose words and surrounding text the edit left alone "
+            "moves with them; any other is flagged and listed on the review page."
         ),
     )
 
@@ -181,7 +186,11 @@ class SourceForm(VersionedModelForm):
         ]
 
     def clean_text(self):
-        return self.cleaned_data["text"].replace("\r\n", "\n")
+        posted = self.cleaned_data["text"]
+        if self.instance.pk is None:
+            return intake.normalize_newlines(posted)
+        stored = Source._base_manager.values_list("text", flat=True).get(pk=self.instance.pk)
+        return intake.edited_text(posted, stored)
 
 
 class SourceEditForm(SourceForm):
@@ -194,8 +203,9 @@ class SourceEditForm(SourceForm):
         strip=False,
         widget=forms.Textarea(attrs={"rows": 24}),
         help_text=(
-            "Quotes on this source are found again after an edit: at their old place, or "
-            "by their context. Any that cannot be placed are listed for review."
+            "Only what you change here changes: line breaks keep their kind and nothing is "
+            "trimmed. Each quote whose words and surrounding text your edit leaves alone "
+            "moves with them; any other is listed for review, never moved onto other words."
         ),
     )
 
@@ -203,7 +213,15 @@ class SourceEditForm(SourceForm):
         widgets = {"published_on": forms.DateInput(attrs={"type": "date"})}
 
     def clean_text(self):
-        return intake.text_from_paste(self.cleaned_data["text"])
+        text = super().clean_text()
+        limit = getattr(settings, "SOURCE_TEXT_MAX_CHARS", intake.DEFAULT_TEXT_MAX_CHARS)
+        if len(text) > limit:
+            raise ValidationError(
+                f"The text is {len(text):,} characters long, more than the limit of "
+                f"{limit:,} characters. Nothing was cut.",
+                code="too_large",
+            )
+        return text
 
 
 class ActorChoiceField(forms.ModelChoiceField):
@@ -222,7 +240,9 @@ class CaptureForm(VersionedModelForm):
 
     start = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
     end = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
-    quote = forms.CharField(widget=forms.HiddenInput, strip=False)
+    # The text the selection was made in: the quote is read from the source's own text at
+    # the offsets, so what a browser does to line breaks cannot change it.
+    source_sha256 = forms.CharField(widget=forms.HiddenInput, max_length=64)
     actor = ActorChoiceField(
         queryset=Actor.objects.select_related("party").order_by("party__sort_order", "name"),
         required=False,
@@ -251,7 +271,6 @@ class CaptureForm(VersionedModelForm):
         fields = [
             "start",
             "end",
-            "quote",
             "actor",
             "topics",
             "stance",
@@ -275,9 +294,20 @@ class CaptureForm(VersionedModelForm):
         self.fields["proposal"].queryset = Proposal.objects.select_related("party")
         if self.instance.pk is not None:
             self.initial.setdefault("topics", list(self.instance.topics.all()))
+        self.initial.setdefault("source_sha256", source.sha256)
 
     def form_for(self, instance):
         return type(self)(instance=instance, source=self.source)
+
+    def _update_errors(self, errors):
+        # The model's errors on what this form does not show (the quote, read from the
+        # text; the source) concern the whole selection.
+        if hasattr(errors, "error_dict"):
+            for name in [name for name in errors.error_dict if name not in self.fields]:
+                if name != NON_FIELD_ERRORS:
+                    moved = errors.error_dict.pop(name)
+                    errors.error_dict.setdefault(NON_FIELD_ERRORS, []).extend(moved)
+        super()._update_errors(errors)
 
     def clean(self):
         cleaned = super().clean()
@@ -286,23 +316,30 @@ class CaptureForm(VersionedModelForm):
         return cleaned
 
     def check_span(self, cleaned):
-        start, end, quote = cleaned.get("start"), cleaned.get("end"), cleaned.get("quote")
+        start, end = cleaned.get("start"), cleaned.get("end")
         if start is not None and end is not None and end <= start:
             raise ValidationError("The selection is empty: select at least one word.")
-        if None in (start, end) or quote is None:
+        if None in (start, end) or "source_sha256" not in cleaned:
             return
+        instance = self.instance
+        if instance.pk is not None and instance.needs_review:
+            if (start, end) == (instance.start, instance.end):
+                return  # not placed again: it keeps its quote and awaits review
+        if cleaned["source_sha256"] != self.source.sha256:
+            raise ValidationError(
+                "The source's text was edited after you selected these words, so the "
+                "selection may now point at other words. Select the words again."
+            )
         text = self.source.text
         if end > len(text):
             raise ValidationError(
                 f"The selection ends past the end of the text ({len(text)} characters)."
             )
-        if text[start:end] != quote:
-            raise ValidationError(
-                "The source's text at this selection is no longer what the form showed (the "
-                "text may have been edited meanwhile). Select the words again."
-            )
-        if not quote.strip():
+        if not text[start:end].strip():
             raise ValidationError("The selection holds only spaces: select some words.")
+        instance.quote = text[start:end]
+        # Checked again when it is saved, under the source's lock.
+        instance.expected_source_sha256 = cleaned["source_sha256"]
 
     def check_actor(self, cleaned):
         actor, name = cleaned.get("actor"), cleaned.get("new_actor_name", "").strip()
@@ -355,8 +392,6 @@ class CaptureForm(VersionedModelForm):
             self.new_actor.save()
             self.instance.actor = self.new_actor
         statement = super().save(commit=False)
-        if self.instance.needs_review:
-            statement.start = self.cleaned_data["start"]
         statement.save()
         statement.topics.set(self.cleaned_data["topics"])
         return statement

@@ -129,6 +129,49 @@ def normalize_text(text: str) -> str:
     whitespace is left ("empty").
     """
     text = normalize_newlines(text).removeprefix("\ufeff")
+    check_characters(text)
+    text = text.strip()
+    if not text:
+        raise ValidationError("There is no text: it is empty or only whitespace.", code="empty")
+    return text
+
+
+def intake_changes(raw, text):
+    """What normalize_text() changed in ``raw`` to give ``text``, in an editor's words."""
+    changes = []
+    if "\r" in raw:
+        changes.append("line breaks made LF (\\n)")
+    if raw.startswith("\ufeff"):
+        changes.append("the byte-order mark at the start removed")
+    stripped = len(normalize_newlines(raw).removeprefix("\ufeff")) - len(text)
+    if stripped:
+        changes.append(f"{stripped} blank character(s) at the start or end removed")
+    return changes
+
+
+def edited_text(posted, stored):
+    """
+    The text an edit form's textarea means for a source whose text is ``stored``.
+
+    A browser sends every line break of a textarea as CRLF, whatever the text had, so a
+    text that differs from the stored one only in its line breaks is the stored text,
+    unchanged, byte for byte. A changed text keeps the stored text's line breaks (CRLF if
+    it has only CRLF, else LF), and is not trimmed: only what the editor changed changes.
+    Raise ValidationError for characters that no source text may hold.
+    """
+    text = normalize_newlines(posted)
+    if text == normalize_newlines(stored):
+        return stored
+    check_characters(text)
+    if not text.strip():
+        raise ValidationError("There is no text: it is empty or only whitespace.", code="empty")
+    if "\r\n" in stored and stored.count("\r\n") == normalize_newlines(stored).count("\n"):
+        text = text.replace("\n", "\r\n")
+    return text
+
+
+def check_characters(text):
+    """Raise ValidationError for a NUL, another control character or a lone surrogate."""
     if match := LONE_SURROGATE.search(text):
         raise ValidationError(
             f"The text contains U+{ord(match[0]):04X}, half of a surrogate pair, "
@@ -150,10 +193,6 @@ def normalize_text(text: str) -> str:
             "Remove it (it is invisible in most editors) and try again.",
             code="control",
         )
-    text = text.strip()
-    if not text:
-        raise ValidationError("There is no text: it is empty or only whitespace.", code="empty")
-    return text
 
 
 def normalize_newlines(text):

@@ -1091,6 +1091,17 @@ class Statement(Timestamped):
         if not self.needs_review:
             # A statement awaiting review keeps its quote and old offsets until an editor
             # places it; it is never re-anchored on the way.
+            expected = getattr(self, "expected_source_sha256", None)
+            if expected and expected != self.source.sha256:
+                raise ValidationError(
+                    {
+                        "source": (
+                            "The source's text was edited after these offsets were taken "
+                            "from it, so they may now point at other words. Select the "
+                            "words again."
+                        )
+                    }
+                )
             self.anchor()
 
     def check_restored_anchor(self):

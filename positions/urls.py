@@ -21,6 +21,7 @@ urlpatterns = [
     ),
     path("statements/<int:pk>/edit/", editorial.statement_edit, name="statement-edit"),
     path("statements/<int:pk>/place/", editorial.statement_place, name="statement-place"),
+    path("statements/<int:pk>/delete/", editorial.statement_delete, name="statement-delete"),
     path("review/", editorial.review, name="review"),
     path("changes/", editorial.recent_changes, name="recent-changes"),
     path("meetings/", views.meeting_list, name="meeting-list"),

@@ -48,7 +48,7 @@ def capture_data(source, start, end, **extra):
     data = {
         "start": start,
         "end": end,
-        "quote": source.text[start:end],
+        "source_sha256": source.sha256,
         "topics": [topic.pk],
         "stance": Stance.OPPOSES,
         "kind": AttributionKind.DIRECT_QUOTE,
@@ -307,7 +307,7 @@ def test_capturing_the_same_span_twice_for_an_actor_links_to_the_first(editor_cl
 def test_a_capture_whose_text_no_longer_matches_is_refused(editor_client, seed):
     start = seed.text.index("Moscow")
     data = capture_data(seed, start, start + 6, actor=Actor.objects.first().pk)
-    data["quote"] = "Moskva"
+    data["source_sha256"] = Source.text_hash(seed.text + " (an earlier version)")
     response = editor_client.post(reverse("positions:capture", args=[seed.pk]), data, headers=HTMX)
     assert response.status_code == 400
     assert "Select the words again" in response.content.decode()

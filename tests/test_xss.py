@@ -466,7 +466,7 @@ def build_web_family(family, client):
     capture = {
         "start": start,
         "end": start + len(quote),
-        "quote": quote,
+        "source_sha256": Source.objects.get(pk=source.pk).sha256,
         "topics": [topic.pk],
         "stance": "supports",
         "kind": "direct_quote",
@@ -862,7 +862,7 @@ def test_statements_to_review_show_the_corpus_as_escaped_text(family, editor_bro
     source.text = f"A new opening.\n{quote}\nIn between.\n{quote}\nThe end."
     source.save()
     statement = family.record("statement")
-    assert statement.needs_review and "occur 2 times" in statement.review_note
+    assert statement.needs_review and "not carried over" in statement.review_note
     shown = [quote, statement.actor.label, source.title, statement.review_note]
     pages = [
         ("/review/", shown),
@@ -871,7 +871,8 @@ def test_statements_to_review_show_the_corpus_as_escaped_text(family, editor_bro
     ]
     check_pages(editor_browser, pages)
     review = editor_browser.get("/review/").content.decode()
-    assert review.count(f"<mark>{escape(quote)}</mark>") == 2  # both places it could be
+    # Where it was, and both places it could be now.
+    assert review.count(f"<mark>{escape(quote)}</mark>") == 3
 
 
 def test_refusals_that_name_stored_records_show_them_as_escaped_text(family, editor_browser):
@@ -890,7 +891,7 @@ def test_refusals_that_name_stored_records_show_them_as_escaped_text(family, edi
         {
             "start": statement.start,
             "end": statement.end,
-            "quote": statement.quote,
+            "source_sha256": source.sha256,
             "actor": statement.actor_id,
             "topics": [family.records["topic"].pk],
             "stance": "supports",
