@@ -355,6 +355,7 @@ STATEMENT_CSV_HEADER = [
     "quote",
     "start",
     "end",
+    "review_state",
     "stance",
     "kind",
     "stated_on",
@@ -424,7 +425,10 @@ def listed_statement(row, topics):
         "needs_review": row["needs_review"],
         "client_reference": row["client_reference"],
         "version": row["version"],
-        "selector": {
+        # Null while it awaits review: its offsets are then an old text's.
+        "selector": None
+        if row["needs_review"]
+        else {
             "start": row["start"],
             "end": row["end"],
             "prefix": row["prefix"],
@@ -550,8 +554,10 @@ class StatementViewSet(VersionedModelViewSet):
                 s.party.code if s.party_id else "",
                 " ".join(t.slug for t in s.topics.all()),
                 s.quote,
-                s.start,
-                s.end,
+                # A statement awaiting review has only an old text's offsets: none given.
+                "" if s.needs_review else s.start,
+                "" if s.needs_review else s.end,
+                "awaiting review" if s.needs_review else "placed",
                 s.stance,
                 s.kind,
                 s.stated_on,

@@ -1068,7 +1068,11 @@ class Statement(Timestamped):
             validate_partial_date(self.stated_on, self.stated_on_precision, "stated_on")
         except ValidationError as error:
             errors.update(error.message_dict)
-        if self.source_id and not (self.needs_review and not self.anchor_edited()):
+        if self.needs_review and self.source_id and self.anchor_edited():
+            # New offsets or a new quote place it (as prepare_for_save does), so the rules
+            # of placed statements apply, the one span per actor among them.
+            self.needs_review, self.review_note = False, ""
+        if self.source_id and not self.needs_review:
             # A statement awaiting review keeps its old offsets until it is placed; its
             # other fields can be edited meanwhile.
             try:

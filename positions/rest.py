@@ -11,7 +11,9 @@ import time
 import orjson
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import Paginator
+from django.db import IntegrityError
 from django.utils.functional import Promise, cached_property
 from rest_framework import exceptions, pagination, parsers, renderers, status, throttling
 from rest_framework.response import Response
@@ -122,6 +124,17 @@ def exception_handler(error, context):
 
     if isinstance(error, RecursionError):
         error = exceptions.ParseError("The JSON is nested too deeply.")
+    elif isinstance(error, DjangoValidationError):
+        # Raised by a model's save() under its locks: what validation checked before the
+        # locks changed meanwhile (a source's text edited while a statement was saved).
+        from positions.serializers import model_errors
+
+        error = exceptions.ValidationError(model_errors(error))
+    elif isinstance(error, IntegrityError):
+        error = Conflict(
+            "The change clashes with a record saved at the same moment (the same span for "
+            "the same actor, the same slug or name). Re-read the records and try again."
+        )
     elif isinstance(error, RequestDataTooBig):
         error = PayloadTooLarge(
             f"The request body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."

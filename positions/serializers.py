@@ -321,7 +321,8 @@ class StatementSerializer(ModelValidatedSerializer):
     source = StrictPrimaryKeyRelatedField(queryset=Source.objects.all())
     # Stored byte for byte: DRF trims whitespace by default, which would change a quote.
     quote = StrictCharField(trim_whitespace=False, allow_blank=True, required=False)
-    selector = SelectorSerializer(required=False)
+    # Null while the statement awaits review: its offsets are then an old text's.
+    selector = SelectorSerializer(required=False, allow_null=True)
     proposal = ProposalReferenceField(
         queryset=Proposal.objects.all(), allow_null=True, required=False
     )
@@ -375,6 +376,10 @@ class StatementSerializer(ModelValidatedSerializer):
         for name in ("start", "end"):
             if name in selector:
                 attrs[name] = selector[name]
+        if selector.keys() & {"start", "end"} and self.instance is not None:
+            # One offset alone places the quote from there: the other follows from it.
+            attrs.setdefault("start", None)
+            attrs.setdefault("end", None)
         if self.instance is not None and "quote" in attrs and not selector:
             # A new quote without offsets is looked up again in the source.
             attrs.setdefault("start", None)
@@ -383,12 +388,16 @@ class StatementSerializer(ModelValidatedSerializer):
 
     def to_representation(self, statement):
         data = super().to_representation(statement)
-        data["selector"] = {
-            "start": statement.start,
-            "end": statement.end,
-            "prefix": statement.prefix,
-            "suffix": statement.suffix,
-        }
+        data["selector"] = (
+            None
+            if statement.needs_review
+            else {
+                "start": statement.start,
+                "end": statement.end,
+                "prefix": statement.prefix,
+                "suffix": statement.suffix,
+            }
+        )
         data["proposal"] = (
             {
                 "id": statement.proposal_id,
