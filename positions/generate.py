@@ -406,6 +406,7 @@ def make_statements(plan, rng, sources, actors, topics, meetings, proposals, pro
                         end=end,
                         prefix=anchor.prefix,
                         suffix=anchor.suffix,
+                        source_sha256=source.sha256,
                         stance=rng.choice(Stance.values),
                         kind=AttributionKind.ANALYSIS
                         if analysis

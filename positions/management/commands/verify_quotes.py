@@ -52,6 +52,7 @@ class Command(BaseCommand):
                     "end",
                     "prefix",
                     "suffix",
+                    "source_sha256",
                     "party",
                     "needs_review",
                     "actor__party",
