@@ -517,6 +517,13 @@ class Source(Timestamped):
                     "needs_review",
                     "review_note",
                 ]
+                # Set aside first, so that no row clashes on the way with another's old
+                # span (the one-span-per-actor rule counts placed statements only): one
+                # statement may move onto the place that another of its actor's just left.
+                models.QuerySet.update(
+                    Statement._base_manager.filter(pk__in=[s.pk for s in changed]),
+                    needs_review=True,
+                )
                 models.QuerySet.bulk_update(Statement.objects.all(), changed, fields)
                 reason = f"{audit.change_reason()}: re-anchored after source {self.pk} was edited"
                 audit.changed_in_bulk(Statement, [s.pk for s in changed], reason=reason)
