@@ -6,11 +6,16 @@ be flagged for an editor: it must never land on other words that read the same. 
 is never looked for again in the new text. Instead the old and the new text are compared
 character by character, and each quote is carried through that difference:
 
-- a quote whose characters, and the context around them (CONTEXT characters on each side,
-  or up to the start or end of the text), all come through the edit unchanged and in one
-  piece moves to where they went;
+- a quote whose characters, and the text around them, all come through the edit unchanged
+  and in one piece moves to where they went. The text around them is the quote's
+  paragraph (up to PARAGRAPH_REACH characters on each side), and never less than its
+  stored context (CONTEXT_LENGTH characters on each side, or up to the start or end of
+  the text): who said the words, and when, is told in the paragraph, often further than
+  the context reaches ("On Friday, speaking at the Defense Ministry, Ivanov said the
+  talks had been useful"), and swapping two such paragraphs, or their days, must not
+  leave a quote in the other one;
 - any other quote (its words changed, deleted or split, text inserted into it or its
-  context, or its context cut off) is not carried: it is flagged, with a reason.
+  paragraph, or its context cut off) is not carried: it is flagged, with a reason.
 
 One further rule keeps look-alike passages apart: where the same words with the same
 context stand twice, in the old text or in the new, a comparison of the two texts cannot
@@ -37,6 +42,9 @@ from positions.quotes import CONTEXT_LENGTH
 
 # Seconds the comparison may take before it settles for a coarser (still correct) result.
 DIFF_TIMEOUT = 2.0
+
+# How far into its paragraph, on each side, a quote's guard reaches (see guarded()).
+PARAGRAPH_REACH = 400
 
 
 @dataclass(frozen=True)
@@ -78,7 +86,9 @@ def unchanged_blocks(old, new, timeout=DIFF_TIMEOUT):
     return blocks
 
 
-def carry_spans(old, new, spans, context=CONTEXT_LENGTH, timeout=DIFF_TIMEOUT):
+def carry_spans(
+    old, new, spans, context=CONTEXT_LENGTH, reach=PARAGRAPH_REACH, timeout=DIFF_TIMEOUT
+):
     """
     Carry each (start, end) span of ``old`` through the edit to ``new``: one Carried per
     span, in the same order. See the module's docstring for the rules.
@@ -87,18 +97,40 @@ def carry_spans(old, new, spans, context=CONTEXT_LENGTH, timeout=DIFF_TIMEOUT):
         return [Carried(start, end) for start, end in spans]
     blocks = unchanged_blocks(old, new, timeout)
     starts = [block.old for block in blocks]
-    return [carry(old, new, blocks, starts, start, end, context) for start, end in spans]
+    return [carry(old, new, blocks, starts, start, end, context, reach) for start, end in spans]
 
 
-def carry(old, new, blocks, starts, start, end, context):
+def guarded(text, start, end, context=CONTEXT_LENGTH, reach=PARAGRAPH_REACH):
+    """
+    The part of ``text`` that must come through an edit unchanged for the quote at
+    [start, end) to be carried: its paragraph, up to ``reach`` characters on each side,
+    and never less than ``context`` characters (or up to the edge of the text).
+    """
+    paragraph_start = text.rfind("\n", 0, start) + 1
+    paragraph_end = text.find("\n", end)
+    if paragraph_end == -1:
+        paragraph_end = len(text)
+    low = min(start - context, max(paragraph_start, start - reach))
+    high = max(end + context, min(paragraph_end, end + reach))
+    return max(0, low), min(len(text), high)
+
+
+def carry(old, new, blocks, starts, start, end, context, reach=PARAGRAPH_REACH):
     if not 0 <= start < end <= len(old):
         return Carried(None, None, "its offsets were not inside the old text")
-    window_start, window_end = max(0, start - context), min(len(old), end + context)
+    window_start, window_end = guarded(old, start, end, context, reach)
     block = block_holding(blocks, starts, window_start, window_end)
     if block is None:
         if block_holding(blocks, starts, start, end) is None:
             return Carried(None, None, "the edit changed or removed words of the quote itself")
-        return Carried(None, None, "the edit changed the text right around the quote")
+        if block_holding(blocks, starts, *guarded(old, start, end, context, 0)) is None:
+            return Carried(None, None, "the edit changed the text right around the quote")
+        return Carried(
+            None,
+            None,
+            "the edit changed its paragraph, where who said it and when are told, so it "
+            "may now belong to someone else",
+        )
     shift = block.new - block.old
     window = old[window_start:window_end]
     if not stands_once(old, window) or not stands_once(new, window):

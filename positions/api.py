@@ -183,6 +183,7 @@ class VersionedModelViewSet(viewsets.ModelViewSet):
     def perform_destroy(self, instance):
         header = self.request.headers.get("If-Match")
         with transaction.atomic():
+            instance.lock_before_edit()
             if header is not None:
                 expected = self.expected_version()
                 # Locked until the delete commits, so that no save can slip in between.

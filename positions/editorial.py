@@ -198,6 +198,10 @@ def save_capture(form):
     """
     try:
         with transaction.atomic():
+            # The source first, as every writer of statements takes it (Statement), and
+            # the form checks the selection against its text as it is now.
+            form.source = Source.locked([form.source.pk])[form.source.pk]
+            form.instance.source = form.source
             if form.is_valid():
                 return form.save()
     except ValidationError as error:
@@ -388,6 +392,7 @@ def statement_delete(request, pk):
         messages.error(request, "This form does not say which version it deletes; reload it.")
         return HttpResponseRedirect(reverse("positions:review"))
     with transaction.atomic():
+        statement.lock_before_edit()
         current = (
             Statement._base_manager.select_for_update()
             .filter(pk=pk)

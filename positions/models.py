@@ -803,6 +803,11 @@ class StatementQuerySet(audit.AuditedQuerySet):
     def analysis(self):
         return self.filter(kind=AttributionKind.ANALYSIS)
 
+    def delete(self):
+        with transaction.atomic(using=self.db):
+            Source.locked(self.values_list("source_id", flat=True).distinct())
+            return super().delete()
+
     def positions(self):
         """Statements that record a party's position, leaving out the author's analysis."""
         return self.exclude(kind=AttributionKind.ANALYSIS)
@@ -1041,6 +1046,11 @@ class Statement(Timestamped):
 
     def get_absolute_url(self):
         return reverse("positions:statement-detail", args=[self.pk])
+
+    def delete(self, *args, **kwargs):
+        with transaction.atomic():
+            self.lock_before_edit()
+            return super().delete(*args, **kwargs)
 
     def lock_before_edit(self):
         """Lock the source (both, when the statement moves to another one) before the

@@ -1,4 +1,5 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.models import fields as model_fields
 from drf_spectacular.utils import extend_schema_field
@@ -170,9 +171,13 @@ class ModelValidatedSerializer(serializers.ModelSerializer):
             if self.is_many_to_many(name)
         }
         instance = self.validated_instance
-        instance.save()
-        for name, value in many_to_many.items():
-            getattr(instance, name).set(value)
+        # The record and its relations in one transaction, which first takes the locks
+        # the model says its writers take first (a statement's source).
+        with transaction.atomic():
+            instance.lock_before_edit()
+            instance.save()
+            for name, value in many_to_many.items():
+                getattr(instance, name).set(value)
         return instance
 
     def update(self, instance, validated_data):
@@ -182,9 +187,11 @@ class ModelValidatedSerializer(serializers.ModelSerializer):
             if self.is_many_to_many(name)
         }
         expected = self.context["expected_version"]
-        self.validated_instance.save_if_version(expected)
-        for name, value in many_to_many.items():
-            getattr(instance, name).set(value)
+        with transaction.atomic():
+            self.validated_instance.lock_before_edit()
+            self.validated_instance.save_if_version(expected)
+            for name, value in many_to_many.items():
+                getattr(instance, name).set(value)
         return instance
 
 

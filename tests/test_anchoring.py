@@ -85,7 +85,7 @@ def test_a_copy_inserted_at_the_old_offset_does_not_capture_the_quote():
 
 
 def test_an_edit_elsewhere_moves_the_quote_by_exactly_the_edit():
-    old = "A" * 40 + " Ivanov: “The treaty is the cornerstone of stability.” " + "B" * 100
+    old = "A" * 40 + "\nIvanov: “The treaty is the cornerstone of stability.”\n" + "B" * 100
     span = span_of(old, "The treaty is the cornerstone")
     new = "Inserted lead paragraph.\n" + old[:-50] + "changed tail"
     (result,) = carried(old, new, span)

@@ -290,18 +290,20 @@ def test_a_statement_carried_onto_the_offsets_of_a_flagged_one_of_the_same_actor
 ):
     actor = ActorFactory(party=russia)
     words = "no decision had been made"
-    head = "The minister, asked about it at the end of the day, replied that "
-    text = head + words + " on any of the questions raised by the other side today.\n"
-    later = "Asked again the next morning, at a second briefing, he said again that "
-    text += later + words + " on any of the questions, repeating himself word for word."
+    head = "The minister, asked about it at the end of a long day of talks, replied that "
+    first_paragraph = head + words + " on any of the questions raised by the other side.\n"
+    later = "Asked again in the morning, he said that "
+    second_paragraph = later + words + " on any of them, repeating himself word for word."
+    text = first_paragraph + second_paragraph
     source = SourceFactory(text=text)
     first = StatementFactory(source=source, actor=actor, quote=words, start=len(head))
     second = StatementFactory(source=source, actor=actor, quote=words, start=text.rindex(words))
-    # The text before the second statement's context goes, so that it moves up exactly onto
-    # the first one's offsets, and the first one's words go with it: it is flagged and
-    # keeps its old offsets. Two statements of one actor then share a span.
-    context = later[-32:]
-    new_text = head[: len(head) - len(context)] + context + text[text.rindex(words) :]
+    # The first paragraph goes, and a shorter one takes its place, so that the second
+    # paragraph moves up until its statement stands exactly on the first one's offsets;
+    # the first one's words are gone: it is flagged and keeps its old offsets. Two
+    # statements of one actor then share a span.
+    note = "An editor's note.".ljust(len(head) - len(later) - 1) + "\n"
+    new_text = note + second_paragraph
     assert new_text.index(words) == len(head)
     response = patch(
         editor_client, f"/api/v1/sources/{source.pk}/", {"text": new_text}, source.version

@@ -3,7 +3,7 @@ Editing a source's text, through the API, the admin and the editor page: after a
 each statement is either on its own words (which the scenario knows, since it made the
 edit), with their context renewed, or flagged for review with its old quote and offsets.
 A statement never ends up unflagged on other words, and an edit far from a quote (its
-words and CONTEXT_LENGTH characters on each side untouched) never flags it.
+words, its paragraph and at least 32 characters on each side untouched) never flags it.
 
 Each scenario is an old text, the statements on it, an edit (splices of the old text) and,
 per statement, where its own words went: KEPT (they stayed in unchanged text, at the old
@@ -20,8 +20,9 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
+from positions.anchoring import guarded
 from positions.models import Source
-from positions.quotes import CONTEXT_LENGTH, anchor_at
+from positions.quotes import anchor_at
 from tests.factories import ActorFactory, PartyFactory, SourceFactory, StatementFactory
 
 pytestmark = pytest.mark.django_db
@@ -127,7 +128,9 @@ def carried_through(splices, start):
 
 
 def window(text, start, end):
-    return max(0, start - CONTEXT_LENGTH), min(len(text), end + CONTEXT_LENGTH)
+    """What an edit must leave alone for the quote to be carried: its paragraph, and at
+    least CONTEXT_LENGTH characters on each side (positions/anchoring.py)."""
+    return guarded(text, start, end)
 
 
 def touches(splice, low, high):
