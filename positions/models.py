@@ -527,7 +527,37 @@ class Source(Timestamped):
                 models.QuerySet.bulk_update(Statement.objects.all(), changed, fields)
                 reason = f"{audit.change_reason()}: re-anchored after source {self.pk} was edited"
                 audit.changed_in_bulk(Statement, [s.pk for s in changed], reason=reason)
+            self.carry_dismissed_suggestions(old_text)
         return report
+
+    def carry_dismissed_suggestions(self, old_text):
+        """Suggestions an editor dismissed follow their words too; one the edit touched is
+        forgotten (it may be suggested again), never kept at offsets of other words."""
+        dismissed = list(self.dismissed_suggestions.order_by("start", "end"))
+        if not dismissed:
+            return
+        spans = [(d.start, d.end) for d in dismissed]
+        kept = [
+            DismissedSuggestion(
+                source=self,
+                start=carried.start,
+                end=carried.end,
+                dismissed_by_id=d.dismissed_by_id,
+                dismissed_at=d.dismissed_at,
+            )
+            for d, carried in zip(
+                dismissed, anchoring.carry_spans(old_text, self.text, spans), strict=True
+            )
+            if carried.carried
+        ]
+        # Written afresh, so that no row clashes on the way with another's old span, with
+        # the time each was dismissed (which bulk_create would set to now).
+        self.dismissed_suggestions.all().delete()
+        times = [d.dismissed_at for d in kept]
+        for suggestion, dismissed_at in zip(
+            DismissedSuggestion.objects.bulk_create(kept), times, strict=True
+        ):
+            DismissedSuggestion.objects.filter(pk=suggestion.pk).update(dismissed_at=dismissed_at)
 
 
 @dataclass

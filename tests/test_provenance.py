@@ -358,3 +358,26 @@ def test_a_capture_across_a_crlf_line_break_stores_the_exact_words(editor_client
     statement = source.statements.get()
     assert statement.quote == CRLF_TEXT[start : end - 1]
     assert "\r\n" in statement.quote
+
+
+# Dismissed suggestions are anchored by offsets too.
+
+
+def test_dismissed_suggestions_follow_their_words_or_are_forgotten(editor, russia):
+    from positions.models import DismissedSuggestion
+
+    source = SourceFactory(text=ARTICLE)
+    ivanov = ARTICLE.index(IVANOV)
+    rumsfeld = ARTICLE.index("Rumsfeld said the United States")
+    kept = DismissedSuggestion.objects.create(
+        source=source, start=rumsfeld, end=rumsfeld + 20, dismissed_by=editor
+    )
+    DismissedSuggestion.objects.create(source=source, start=ivanov, end=ivanov + len(IVANOV))
+    source.text = "A new first line.\n" + ARTICLE.replace("no wish", "no intention")
+    source.save()
+    (carried,) = source.dismissed_suggestions.all()
+    shift = source.text.index("Rumsfeld said the United States") - rumsfeld
+    assert shift == len("A new first line.\n") + len("intention") - len("wish")
+    assert (carried.start, carried.end) == (rumsfeld + shift, rumsfeld + 20 + shift)
+    assert source.text[carried.start : carried.end] == ARTICLE[rumsfeld : rumsfeld + 20]
+    assert (carried.dismissed_by, carried.dismissed_at) == (editor, kept.dismissed_at)
