@@ -180,6 +180,22 @@ def render_capture(request, source, form, status=200):
     data = form.data if form.is_bound else form.initial
     start, end = parse_offset(str(data.get("start", ""))), parse_offset(str(data.get("end", "")))
     valid_span = start is not None and end is not None and start < end <= len(source.text)
+    instance = form.instance
+    if instance.pk is not None and instance.needs_review and (start, end) == (
+        instance.start,
+        instance.end,
+    ):
+        # Its offsets are an old text's: show its own words as they stood, not what the
+        # new text has there.
+        context = {
+            "source": source,
+            "form": form,
+            "awaiting_review": True,
+            "selection": instance.quote,
+            "before": instance.prefix,
+            "after": instance.suffix,
+        }
+        return render_panel(request, "positions/capture.html", context, status=status)
     context = {
         "source": source,
         "form": form,

@@ -195,7 +195,11 @@ def test_the_capture_ui_edits_a_flagged_statements_fields_without_placing_it(
     editor_client, flagged
 ):
     url = reverse("positions:statement-edit", args=[flagged.pk])
-    form = editor_client.get(url).context["form"]
+    page = editor_client.get(url)
+    # Its own words as they stood, not what the new text has at its old offsets.
+    assert f"<mark>{IVANOV}</mark>" in page.content.decode()
+    assert "its place in" in page.content.decode()
+    form = page.context["form"]
     data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
     data["topics"] = [topic.pk for topic in flagged.topics.all()]
     data["note"] = "Words changed in the corrected edition."
