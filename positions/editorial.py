@@ -181,10 +181,8 @@ def render_capture(request, source, form, status=200):
     start, end = parse_offset(str(data.get("start", ""))), parse_offset(str(data.get("end", "")))
     valid_span = start is not None and end is not None and start < end <= len(source.text)
     instance = form.instance
-    if instance.pk is not None and instance.needs_review and (start, end) == (
-        instance.start,
-        instance.end,
-    ):
+    unplaced = instance.pk is not None and instance.needs_review
+    if unplaced and (start, end) == (instance.start, instance.end):
         # Its offsets are an old text's: show its own words as they stood, not what the
         # new text has there.
         context = {
