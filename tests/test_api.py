@@ -22,6 +22,7 @@ from positions.models import (
     Statement,
     Topic,
 )
+from positions.serializers import TopicSerializer
 from positions.views import CELL_LIMIT
 from tests.accounts import sign_in
 from tests.factories import ActorFactory, SourceFactory, StatementFactory, TopicFactory
@@ -907,18 +908,18 @@ def test_of_two_updates_based_on_one_version_only_one_wins(editor_client, seed, 
     """
     topic = Topic.objects.get(slug="abm-treaty")
     url = f"/api/v1/topics/{topic.pk}/"
-    save_if_version = Topic.save_if_version
+    update = TopicSerializer.update
     responses = {}
 
-    def b_arrives_first(self, expected, **kwargs):
-        if not responses:  # A's write: B's whole update happens now
+    def b_arrives_first(self, instance, validated_data):
+        if not responses:  # A's write, before its transaction: B's whole update happens now
             responses["B"] = None
             responses["B"] = editor_client.patch(
                 url, {"name": "B's name"}, content_type=JSON, headers={"If-Match": '"1"'}
             )
-        return save_if_version(self, expected, **kwargs)
+        return update(self, instance, validated_data)
 
-    monkeypatch.setattr(Topic, "save_if_version", b_arrives_first)
+    monkeypatch.setattr(TopicSerializer, "update", b_arrives_first)
     responses["A"] = editor_client.patch(
         url, {"name": "A's name"}, content_type=JSON, headers={"If-Match": '"1"'}
     )

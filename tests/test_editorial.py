@@ -9,8 +9,8 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from positions import suggestions
-from positions.forms import CaptureForm, VersionedModelForm
+from positions import editorial, suggestions
+from positions.forms import CaptureForm
 from positions.models import (
     Actor,
     AttributionKind,
@@ -715,13 +715,15 @@ def test_of_two_editors_saving_one_statement_at_once_exactly_one_wins(editor, mo
     for browser in clients:
         sign_in(browser, editor)
     together = threading.Barrier(2, timeout=15)
-    clean = VersionedModelForm.clean
+    save_capture = editorial.save_capture
 
-    def released_together(self):
+    def released_together(form):
+        # Just before the save's transaction, which takes the source's lock first: the
+        # two then race for it, and the second checks the version after the first saved.
         together.wait()
-        return clean(self)
+        return save_capture(form)
 
-    monkeypatch.setattr(VersionedModelForm, "clean", released_together)
+    monkeypatch.setattr(editorial, "save_capture", released_together)
     statuses = {}
 
     def edit(number):
