@@ -128,9 +128,9 @@ class SourceAdmin(AuditedAdmin):
         if source.pk is None:
             return "—"
         pieces, position = [], 0
-        for start, end, pk in source.statements.order_by("start").values_list(
-            "start", "end", "pk"
-        ):
+        # Those awaiting review have an old text's offsets: not shown on this one.
+        placed = source.statements.filter(needs_review=False).order_by("start")
+        for start, end, pk in placed.values_list("start", "end", "pk"):
             if start < position:
                 continue  # an overlapping quote is already inside a highlight
             pieces.append(format_html("{}", source.text[position:start]))

@@ -385,3 +385,9 @@ def test_dismissed_suggestions_follow_their_words_or_are_forgotten(editor, russi
     assert (carried.start, carried.end) == (rumsfeld + shift, rumsfeld + 20 + shift)
     assert source.text[carried.start : carried.end] == ARTICLE[rumsfeld : rumsfeld + 20]
     assert (carried.dismissed_by, carried.dismissed_at) == (editor, kept.dismissed_at)
+
+
+def test_the_admin_source_page_does_not_highlight_a_flagged_statement(editor_client, flagged):
+    page = editor_client.get(f"/admin/positions/source/{flagged.source_id}/change/")
+    html = page.content.decode()
+    assert f"/admin/positions/statement/{flagged.pk}/change/" not in html
