@@ -25,6 +25,32 @@ SELECT_PHRASE = """
 }
 """
 
+# From the first character of ``first`` to the last of ``last``, in whichever text nodes
+# hold them, so that a selection can cross from one paragraph into the next.
+SELECT_FROM_TO = """
+([first, last]) => {
+  const container = document.getElementById("source-text");
+  const walker = document.createTreeWalker(container, NodeFilter.SHOW_TEXT);
+  let start = null;
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!start && node.data.includes(first)) start = [node, node.data.indexOf(first)];
+    if (start && node.data.includes(last)) {
+      const end = node.data.indexOf(last) + last.length;
+      window.getSelection().setBaseAndExtent(start[0], start[1], node, end);
+      return true;
+    }
+  }
+  return false;
+}
+"""
+
+# A news text as pasted from Windows: every line break is a CRLF.
+CRLF_NEWS = (
+    "Ryabkov said, “Moscow is ready to discuss the ceilings on deployed warheads.”\r\n"
+    "He added that “no agreement is possible while the missiles stay in Europe.”\r\n"
+    "The talks resume in Geneva on Monday, a spokeswoman said.\r\n"
+)
+
 
 @pytest.fixture
 def editing(page, live_server, editor):
@@ -63,6 +89,56 @@ def test_selecting_words_and_saving_highlights_them(page, editing):
     assert source.text[statement.start : statement.end] == phrase
     highlight = page.locator(f'#source-text mark a[href="{statement.get_absolute_url()}"]')
     expect(highlight).to_have_text(phrase)
+
+
+def test_a_selection_across_a_crlf_line_break_saves_the_exact_text(page, editing):
+    _, actor, topic = editing
+    source = SourceFactory(text=CRLF_NEWS)
+    first, last = "ready to discuss", "He added that"
+    start = CRLF_NEWS.index(first)
+    end = CRLF_NEWS.index(last) + len(last)
+    expected = CRLF_NEWS[start:end]
+    assert "\r\n" in expected
+    page.goto(source.get_absolute_url())
+    assert page.evaluate(SELECT_FROM_TO, [first, last])
+    page.get_by_role("button", name="Capture selected words").click()
+    panel = page.locator("#capture-panel")
+    expect(panel.locator(".selection mark")).to_have_text(expected)  # whitespace-insensitive
+    fill_and_save(page, actor, topic, kind="reported")
+    expect(panel).to_contain_text("Captured")
+    expect(panel.get_by_role("alert")).to_have_count(0)
+    [statement] = Statement.objects.filter(source=source)
+    source.refresh_from_db()
+    assert (statement.start, statement.end) == (start, end)
+    assert statement.quote.encode() == source.text[start:end].encode() == expected.encode()
+    # Highlighted in both paragraphs it spans.
+    highlight = page.locator(f'#source-text mark a[href="{statement.get_absolute_url()}"]')
+    expect(highlight).to_have_count(2)
+
+
+def test_a_selection_with_an_emoji_and_a_combining_mark_saves_the_exact_characters(page, editing):
+    _, actor, topic = editing
+    # Both before the selection too, so that its offsets count code points, not UTF-16
+    # units or graphemes: 🕊️ is two code points (with U+FE0F), 👍🏽 two (with a skin tone).
+    text = (
+        "Update 🕊\ufe0f from Geneva.\n"
+        "Ryabkov 👍🏽 called the de\u0301tente “a real chance 🕊\ufe0f for the"
+        " cafe\u0301 talks” today."
+    )
+    phrase = "de\u0301tente “a real chance 🕊\ufe0f for the cafe\u0301"
+    start = text.index(phrase)
+    source = SourceFactory(text=text)
+    page.goto(source.get_absolute_url())
+    assert page.evaluate(SELECT_PHRASE, phrase)
+    page.get_by_role("button", name="Capture selected words").click()
+    panel = page.locator("#capture-panel")
+    expect(panel.locator(".selection mark")).to_have_text(phrase)
+    fill_and_save(page, actor, topic, kind="reported")
+    expect(panel).to_contain_text("Captured")
+    expect(panel.get_by_role("alert")).to_have_count(0)
+    [statement] = Statement.objects.filter(source=source)
+    assert (statement.start, statement.end) == (start, start + len(phrase))
+    assert statement.quote.encode() == phrase.encode()
 
 
 def test_a_selection_outside_the_text_is_refused_in_place(page, editing):
