@@ -1205,6 +1205,8 @@ def test_after_an_edit_each_statement_is_on_its_own_words_or_flagged(
         problems = problems_after_edit(scenario, statements, before, source)
     assert not problems, "\n".join(problems)
     verify_quotes()
+    if path != "api":
+        return  # the pages show what is stored, which is the same on every path (above)
     pages = [f"/sources/{source.pk}/", "/review/"]
     pages += [f"/statements/{statement.pk}/" for statement in statements.values()]
     for url in pages:
