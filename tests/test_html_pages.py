@@ -77,6 +77,7 @@ def test_every_editor_page_and_fragment_is_valid_html(editor_client, seeded):
         f"/sources/{source.pk}/suggestions/": 200,
         f"/statements/{statement.pk}/edit/": 200,
         f"/statements/{flagged.pk}/": 200,
+        f"/statements/{flagged.pk}/edit/": 200,
         "/review/": 200,
         "/changes/": 200,
     }
