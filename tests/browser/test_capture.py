@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 from positions.models import Party, Stance, Statement, Topic
 from tests.browser.helpers import assert_no_axe_violations, log_in
-from tests.factories import SOURCE_TEXT, ActorFactory, SourceFactory
+from tests.factories import SOURCE_TEXT, ActorFactory, SourceFactory, StatementFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -219,3 +219,38 @@ def test_dismissing_a_suggestion_in_place_removes_it(page, editing):
     suggestion.get_by_role("button", name="Dismiss").click()
     expect(page.locator(".suggestion").filter(has_text="We will never accept")).to_have_count(0)
     expect(page.locator("#capture-panel")).to_contain_text("1 dismissed")
+
+
+def test_a_statement_awaiting_review_is_shown_placed_and_deleted_from_the_review_page(
+    page, editing
+):
+    source, actor, topic = editing
+    kozlov = "We will never accept these limits on our forces."
+    statement = StatementFactory(source=source, actor=actor, quote=kozlov)
+    statement.topics.set([topic])
+    doomed = StatementFactory(source=source, actor=actor, quote="does not need thousands")
+    doomed.topics.set([topic])
+    # Who said the words changes in the paragraph: not carried, flagged; the other
+    # statement's own words are gone.
+    source.text = source.text.replace("Kozlov added", "Another officer added").replace(
+        "does not need thousands", "needs far fewer"
+    )
+    source.save()
+    page.goto("/review/")
+    expect(page.locator("h1")).to_have_text("Statements to review")
+    assert_no_axe_violations(page)
+    item = page.locator(f"#review-{statement.pk}")
+    expect(item.locator(".was mark")).to_have_text(kozlov)
+    expect(item).to_contain_text("Another officer added, “")
+    item.get_by_role("button", name="Place here").click()
+    expect(page.locator(".messages")).to_contain_text(f"Statement {statement.pk} is anchored")
+    statement.refresh_from_db()
+    assert not statement.needs_review
+    assert source.text[statement.start : statement.end] == kozlov
+
+    gone = page.locator(f"#review-{doomed.pk}")
+    expect(gone).to_contain_text("no longer anywhere in the text")
+    gone.get_by_role("button", name=f"Delete statement {doomed.pk}").click()
+    expect(page.locator(".messages")).to_contain_text(f"Statement {doomed.pk} deleted")
+    assert not Statement.objects.filter(pk=doomed.pk).exists()
+    expect(page.locator(".review-item")).to_have_count(0)
