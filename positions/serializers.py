@@ -106,6 +106,12 @@ class StrictSlugRelatedField(StrictRelatedMixin, serializers.SlugRelatedField):
             self.fail("invalid", slug_name=self.slug_field)
         return super().to_internal_value(data)
 
+    def fail(self, key, **kwargs):
+        # DRF's own lookup fails with "invalid" and no slug_name when the database refuses
+        # the value (a ValueError), which would otherwise be a KeyError and a 500.
+        kwargs.setdefault("slug_name", self.slug_field)
+        super().fail(key, **kwargs)
+
 
 # What every database takes (SQLite takes more, PostgreSQL no more), so that the schema
 # and the validation are the same on both.

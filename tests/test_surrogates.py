@@ -141,3 +141,21 @@ def test_a_surrogate_percent_encoded_in_the_query_never_fails(client, records, u
     gets through; such a query matches nothing or is refused, but never fails."""
     response = client.get(url)
     assert response.status_code in (200, 400), response.content
+
+
+def test_a_slug_the_database_refuses_is_a_validation_error_not_a_500(monkeypatch):
+    # DRF's lookup answers "invalid" when the database raises ValueError (as PostgreSQL
+    # does for some strings); the message names the slug field instead of failing.
+    from rest_framework.exceptions import ValidationError
+
+    from positions.models import Topic
+    from positions.serializers import StrictSlugRelatedField
+
+    def refused(self, **kwargs):
+        raise ValueError("refused by the database")
+
+    field = StrictSlugRelatedField(slug_field="slug", queryset=Topic.objects.all())
+    monkeypatch.setattr(type(Topic.objects.all()), "get", refused)
+    with pytest.raises(ValidationError) as error:
+        field.to_internal_value("abm-treaty")
+    assert "Give the slug as a string." in str(error.value.detail)
