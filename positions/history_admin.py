@@ -84,6 +84,9 @@ class AuditedAdmin(SimpleHistoryAdmin):
 
             def __init__(self, *args, **kwargs):
                 super().__init__(*args, **kwargs)
+                # A version from history: a statement's offsets in it may count in an
+                # older text (see Statement.resolve_review_state).
+                self.instance._reverted = True
                 self.fields["based_on_version"].initial = current.version
                 self.fields["based_on_values"].initial = json.dumps(
                     form(instance=current).shown_values()

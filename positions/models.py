@@ -262,6 +262,8 @@ class Actor(Timestamped):
             )
             if party_changed:
                 self.check_party_change()
+                # Its statements' sources first, as every writer of statements takes them.
+                Source.locked(self.statements.values_list("source_id", flat=True).distinct())
             super().save(*args, **kwargs)
             if party_changed:
                 # A statement's party is its actor's: keep them together.
@@ -525,8 +527,12 @@ class Source(Timestamped):
                     needs_review=True,
                 )
                 models.QuerySet.bulk_update(Statement.objects.all(), changed, fields)
+            # Statements already awaiting review get a new version too: a place chosen on a
+            # page (or by a client) that showed the old text is then refused.
+            written = [s.pk for s in changed] + [s.pk for s in report.waiting]
+            if written:
                 reason = f"{audit.change_reason()}: re-anchored after source {self.pk} was edited"
-                audit.changed_in_bulk(Statement, [s.pk for s in changed], reason=reason)
+                audit.changed_in_bulk(Statement, written, reason=reason)
             self.carry_dismissed_suggestions(old_text)
         return report
 
@@ -1115,11 +1121,12 @@ class Statement(Timestamped):
             validate_partial_date(self.stated_on, self.stated_on_precision, "stated_on")
         except ValidationError as error:
             errors.update(error.message_dict)
-        if self.needs_review and self.source_id and self.anchor_edited():
-            # New offsets or a new quote place it (as prepare_for_save does), so the rules
-            # of placed statements apply, the one span per actor among them.
-            self.needs_review, self.review_note = False, ""
-        if self.source_id and not self.needs_review:
+        if self.source_id:
+            try:
+                self.resolve_review_state()
+            except ValidationError as error:
+                errors.update(error.message_dict)
+        if self.source_id and not self.needs_review and "start" not in errors:
             # A statement awaiting review keeps its old offsets until it is placed; its
             # other fields can be edited meanwhile.
             try:
@@ -1134,11 +1141,7 @@ class Statement(Timestamped):
         if not self.source_id:
             raise ValidationError({"source": "A statement needs the source it quotes."})
         self.party_id = self.actor.party_id if self.actor_id else None
-        if hasattr(self, "_restored_from_version"):
-            self.check_restored_anchor()
-        elif self.needs_review and self.anchor_edited():
-            # An editor who gives a flagged statement new offsets or a new quote places it.
-            self.needs_review, self.review_note = False, ""
+        self.resolve_review_state()
         if not self.needs_review:
             # A statement awaiting review keeps its quote and old offsets until an editor
             # places it; it is never re-anchored on the way.
@@ -1155,6 +1158,32 @@ class Statement(Timestamped):
                 )
             self.anchor()
 
+    def resolve_review_state(self):
+        """
+        Whether this write places a statement awaiting review, keeps it waiting, or sends
+        an old version back to review. A statement is placed only by offsets an editor
+        gives it in the text as it is now, never by searching the text for its words: the
+        same words elsewhere may be someone else's. A version brought back from its
+        history (a restore or a revert) returns flagged if its offsets count in another
+        text than the source's.
+        """
+        if hasattr(self, "_restored_from_version") or getattr(self, "_reverted", False):
+            self.check_restored_anchor()
+            return
+        if not self.needs_review or not self.anchor_edited():
+            return
+        if self.start is None:
+            raise ValidationError(
+                {
+                    "start": (
+                        "This statement awaits review: place it by giving the offset where "
+                        "its words start in the text as it is now (it is never placed by "
+                        "searching the text for its words)."
+                    )
+                }
+            )
+        self.needs_review, self.review_note = False, ""
+
     def check_restored_anchor(self):
         """
         A statement brought back from its deletion returns as it was: flagged if it was.
@@ -1163,6 +1192,15 @@ class Statement(Timestamped):
         """
         if self.needs_review:
             return
+        if self.pk is not None and not getattr(self, "_restored_from_version", None):
+            stored = Statement._base_manager.filter(pk=self.pk).values_list(
+                "needs_review", "review_note"
+            )
+            if stored and stored[0][0] and not self.anchor_edited():
+                # A revert to a version from before the text was edited, of a statement
+                # that edit flagged: it stays flagged where it is.
+                self.needs_review, self.review_note = stored[0]
+                return
         if self.source_sha256:
             changed = self.source_sha256 != self.source.sha256
         else:  # deleted before texts' hashes were recorded on statements
@@ -1175,9 +1213,9 @@ class Statement(Timestamped):
         if changed:
             self.needs_review = True
             self.review_note = (
-                "Restored after its deletion; the source's text was edited in between, so "
-                "its offsets are those of the old text. Find its words in the new text and "
-                "place it, edit it, or delete it."
+                "Brought back from its history (a restore or a revert); the source's text "
+                "was edited since that version, so its offsets are those of an old text. "
+                "Find its words in the new text and place it, edit it, or delete it."
             )
 
     def anchor_edited(self):

@@ -393,8 +393,12 @@ class StatementSerializer(ModelValidatedSerializer):
             # One offset alone places the quote from there: the other follows from it.
             attrs.setdefault("start", None)
             attrs.setdefault("end", None)
-        if self.instance is not None and "quote" in attrs and not selector:
-            # A new quote without offsets is looked up again in the source.
+        quote_changed = self.instance is not None and attrs.get("quote", self.instance.quote) != (
+            self.instance.quote
+        )
+        if quote_changed and not selector:
+            # A new quote without offsets is looked up again in the source (except for a
+            # statement awaiting review, which only offsets place: see the model).
             attrs.setdefault("start", None)
             attrs.setdefault("end", None)
         return attrs

@@ -176,7 +176,9 @@ def suggest(source, *, actors=None, captured=None):
     text = source.text
     speakers = Speakers(actors if actors is not None else Actor.objects.all())
     if captured is None:
-        captured = list(source.statements.values_list("start", "end", "actor_id"))
+        # Not those awaiting review: their offsets are an old text's.
+        placed = source.statements.filter(needs_review=False)
+        captured = list(placed.values_list("start", "end", "actor_id"))
     found = {}
     for suggestion in [*quoted_speech(text, speakers), *reported_speech(text, speakers)]:
         if already_captured(suggestion, captured):

@@ -146,7 +146,7 @@ def test_a_statement_restored_after_its_source_changed_comes_back_flagged(editor
     editor_client.post(admin_url("restore", deletion.history_id))
     restored = Statement.objects.get(pk=statement.pk)
     assert restored.needs_review
-    assert "Restored after its deletion" in restored.review_note
+    assert "Brought back from its history" in restored.review_note
     call_command("verify_quotes", stdout=io.StringIO())
 
 
@@ -391,3 +391,88 @@ def test_the_admin_source_page_does_not_highlight_a_flagged_statement(editor_cli
     page = editor_client.get(f"/admin/positions/source/{flagged.source_id}/change/")
     html = page.content.decode()
     assert f"/admin/positions/statement/{flagged.pk}/change/" not in html
+
+
+# Found by review: a flagged statement is placed only by offsets an editor gives, in the
+# text as it is now.
+
+
+def test_a_put_of_a_flagged_statement_sent_back_as_read_keeps_it_flagged(editor_client, russia):
+    source = SourceFactory(text=ARTICLE)
+    statement = StatementFactory(source=source, actor=ActorFactory(party=russia), quote=IVANOV)
+    # Ivanov's sentence is rewritten; the same words now stand in Rumsfeld's paragraph.
+    source.text = ARTICLE.replace(f"Ivanov said, “{IVANOV}”", "Ivanov said nothing.").replace(
+        "any more.", f"any more. He added: {IVANOV}"
+    )
+    source.save()
+    statement.refresh_from_db()
+    assert statement.needs_review
+    read = editor_client.get(f"/api/v1/statements/{statement.pk}/").json()
+    body = {k: v for k, v in read.items() if k not in ("id", "party", "needs_review", "version")}
+    body |= {"actor": read["actor"]["id"], "proposal": None, "stance": "opposes"}
+    response = editor_client.put(
+        f"/api/v1/statements/{statement.pk}/",
+        json.dumps(body),
+        content_type=JSON,
+        headers={"If-Match": f'"{read["version"]}"'},
+    )
+    assert response.status_code == 200, response.content
+    statement.refresh_from_db()
+    assert (statement.stance, statement.needs_review) == ("opposes", True)
+    # A new quote without offsets does not place it either: it asks for the offset.
+    response = patch(
+        editor_client,
+        f"/api/v1/statements/{statement.pk}/",
+        {"quote": f"He added: {IVANOV}"},
+        statement.version,
+    )
+    assert response.status_code == 400
+    assert "place it by giving the offset" in response.json()["start"][0]
+
+
+def test_an_admin_revert_to_a_version_before_the_edit_keeps_it_flagged(editor_client, russia):
+    from positions import audit
+    from tests.test_audit import admin_url, revert_data
+
+    source = SourceFactory(text=ARTICLE)
+    statement = StatementFactory(source=source, actor=ActorFactory(party=russia), quote=IVANOV)
+    with audit.operation("test"):
+        statement.note = "Checked."
+        statement.save()
+    before_the_edit = statement.history.order_by("history_id").last()
+    # The speaker is corrected (same length, so the old offsets still hold the words).
+    source.text = ARTICLE.replace("Ivanov said", "Lavrov said")
+    source.save()
+    statement.refresh_from_db()
+    assert statement.needs_review
+    url = admin_url("simple_history", statement.pk, before_the_edit.history_id)
+    response = editor_client.post(url, revert_data(editor_client.get(url)))
+    assert response.status_code == 302
+    statement.refresh_from_db()
+    assert statement.needs_review
+    assert statement.note == "Checked."
+
+
+def test_a_place_chosen_on_a_review_page_that_showed_an_older_text_is_refused(
+    editor_client, russia
+):
+    words = "no decision has been made"
+    source = SourceFactory(text=f"Intro line here.\nIvanov said that {words} yet.\nEnd.")
+    statement = StatementFactory(source=source, actor=ActorFactory(party=russia), quote=words)
+    source.text = f"Ivanov: {words}.\nLavrov: {words}.\nEnd."
+    source.save()
+    statement.refresh_from_db()
+    assert statement.needs_review
+    first = source.text.index(words)
+    page = editor_client.get(reverse("positions:review")).content.decode()
+    assert f'value="{first}"' in page
+    # Meanwhile another editor deletes Ivanov's line: Lavrov's words now stand there.
+    source.text = source.text.replace(f"Ivanov: {words}.\n", "")
+    source.save()
+    assert source.text.index(words) == first
+    editor_client.post(
+        reverse("positions:statement-place", args=[statement.pk]),
+        {"start": first, "version": statement.version},
+    )
+    statement.refresh_from_db()
+    assert statement.needs_review
