@@ -329,6 +329,11 @@ class StatementForm(VersionedModelForm):
         ]
 
     def clean(self):
+        # The sources first (the chosen one, and the stored one if it moves), as every
+        # writer of statements takes them, and before the version check locks the row: the
+        # quote is then checked against the text as the save will find it.
+        chosen = self.cleaned_data.get("source")
+        Source.locked({chosen.pk if chosen else None, self.instance.source_id} - {None})
         cleaned = super().clean()
         source, quote = cleaned.get("source"), cleaned.get("quote")
         if source and quote and "\r\n" in quote and "\r\n" not in source.text:

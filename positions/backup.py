@@ -18,7 +18,7 @@ from pathlib import Path
 
 from django.apps import apps
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 
 from positions import audit
 
@@ -105,6 +105,23 @@ def restore(path):
             shutil.copyfileobj(source, target)
         with audit.restoring():
             call_command("loaddata", str(plain), verbosity=0)
+    record_anchored_texts()
+
+
+def record_anchored_texts():
+    """
+    A backup made before statements recorded the hash of the text their offsets count in
+    (migration 0011) loads them without it: as the migration did, give each placed one its
+    source's, the text it was checked against when the backup was made.
+    """
+    from django.db.models import OuterRef, Subquery
+
+    from positions.models import Source, Statement
+
+    hashes = Source.objects.filter(pk=OuterRef("source_id")).values("sha256")[:1]
+    models.QuerySet(Statement).filter(needs_review=False, source_sha256="").update(
+        source_sha256=Subquery(hashes)
+    )
 
 
 def fingerprint():
