@@ -36,6 +36,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # Run last when migrating back, after the table is rebuilt without the new column.
+        migrations.RunPython(migrations.RunPython.noop, restore_search_triggers),
         migrations.RemoveConstraint(
             model_name='statement',
             name='statement_unique_span_per_actor',
