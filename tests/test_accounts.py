@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.test import Client, override_settings
-from django_otp.oath import totp
+from django_otp.oath import TOTP, hotp, totp
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
@@ -135,9 +135,16 @@ def test_each_sign_in_asks_for_the_code_and_a_wrong_one_is_refused(client, edito
     assert later.get("/review/").status_code == 302
     # Right after a wrong code, even the right one waits (django-otp's throttling) …
     assert later.post("/account/mfa/verify/", {"code": code_for(device, 1)}).status_code == 400
-    # … and a code already used (the set-up one) never works twice.
+    # … and a code already used (the set-up one) never works twice. It is the code of the
+    # step the device last accepted, not of "now": a test that crosses a 30-second step
+    # would otherwise send a fresh code.
+    device.refresh_from_db()
+    used = f"{hotp(device.bin_key, device.last_t, device.digits):0{device.digits}d}"
+    # A code the device would take but for having taken it already.
+    app = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    assert app.verify(int(used), tolerance=device.tolerance)
     with override_settings(OTP_TOTP_THROTTLE_FACTOR=0):
-        assert later.post("/account/mfa/verify/", {"code": code_for(device)}).status_code == 400
+        assert later.post("/account/mfa/verify/", {"code": used}).status_code == 400
         signed_in = later.post(
             "/account/mfa/verify/", {"code": code_for(device, 1), "next": "/review/"}
         )
