@@ -262,14 +262,24 @@ class ResponseInline(admin.TabularInline):
         return super().get_queryset(request).select_related("actor", "party")
 
 
+class ProposalForm(VersionedModelForm):
+    # The source's own words, exactly.
+    timing = forms.CharField(strip=False, required=False, max_length=300)
+    condition = forms.CharField(strip=False, required=False, max_length=500)
+
+    class Meta:
+        model = Proposal
+        fields = "__all__"
+
+
 @admin.register(Proposal)
 class ProposalAdmin(AuditedAdmin):
-    form = VersionedModelForm
+    form = ProposalForm
     list_display = ["title", "party", "status", "numbers", "actor", "meeting", "proposed"]
-    list_filter = ["party", "status", "topics", "meeting"]
+    list_filter = ["party", "kind", "status", "topics", "meeting"]
     list_select_related = ["party", "actor", "meeting"]
     search_fields = ["title", "slug", "description", "parameters__quantity"]
-    autocomplete_fields = ["party", "actor", "meeting", "topics", "source"]
+    autocomplete_fields = ["party", "actor", "reported_by", "meeting", "topics", "source"]
     prepopulated_fields = {"slug": ["title"]}
     readonly_fields = ["created_at", "updated_at"]
     inlines = [ProposalParameterInline, ResponseInline]
@@ -292,6 +302,7 @@ class StatementTopicInline(admin.TabularInline):
 
     model = StatementTopic
     autocomplete_fields = ["topic"]
+    fields = ["topic", "stance_override"]
     extra = 0
     min_num = 1
     verbose_name = "topic"
@@ -310,6 +321,20 @@ class StatementForm(VersionedModelForm):
         ),
     )
 
+    # The condition and the original-language words are exact spans too.
+    condition_quote = forms.CharField(
+        strip=False,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "class": "vLargeTextField"}),
+        help_text="Verbatim from the same source, as the quote; or give the offsets.",
+    )
+    original_quote = forms.CharField(
+        strip=False,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "class": "vLargeTextField"}),
+        help_text="Verbatim from the source's original-language text; or give the offsets.",
+    )
+
     class Meta:
         model = Statement
         fields = [
@@ -318,13 +343,29 @@ class StatementForm(VersionedModelForm):
             "start",
             "end",
             "actor",
+            "holder",
             "kind",
+            "joint",
             "stance",
+            "certainty",
+            "condition_quote",
+            "condition_start",
+            "condition_end",
+            "condition_topic",
+            "condition_proposal",
             "stated_on",
             "stated_on_precision",
+            "stated_until",
+            "stated_until_precision",
+            "date_inferred",
+            "date_basis",
             "meeting",
+            "meeting_relation",
             "proposal",
             "proposal_stance",
+            "original_quote",
+            "original_start",
+            "original_end",
             "note",
         ]
 
@@ -369,7 +410,15 @@ class StatementAdmin(AuditedAdmin):
     ]
     list_select_related = ["actor", "party", "meeting", "source"]
     search_fields = ["quote", "actor__name", "note"]
-    autocomplete_fields = ["actor", "source", "meeting", "proposal"]
+    autocomplete_fields = [
+        "actor",
+        "holder",
+        "source",
+        "meeting",
+        "proposal",
+        "condition_topic",
+        "condition_proposal",
+    ]
     readonly_fields = [
         "quote_in_context",
         "party",
@@ -393,9 +442,34 @@ class StatementAdmin(AuditedAdmin):
                 ]
             },
         ),
-        ("Who and how", {"fields": ["actor", "party", "kind", "stance"]}),
-        ("When and where", {"fields": [("stated_on", "stated_on_precision"), "meeting"]}),
+        ("Who and how", {"fields": ["actor", "party", "holder", "kind", "joint"]}),
+        ("Stance", {"fields": ["stance", "certainty"]}),
+        (
+            "Condition (of a conditional stance)",
+            {
+                "fields": [
+                    "condition_quote",
+                    ("condition_start", "condition_end"),
+                    ("condition_topic", "condition_proposal"),
+                ]
+            },
+        ),
+        (
+            "When and where",
+            {
+                "fields": [
+                    ("stated_on", "stated_on_precision"),
+                    ("stated_until", "stated_until_precision"),
+                    ("date_inferred", "date_basis"),
+                    ("meeting", "meeting_relation"),
+                ]
+            },
+        ),
         ("Proposal", {"fields": ["proposal", "proposal_stance"]}),
+        (
+            "Original-language words (when the source is a translation)",
+            {"fields": ["original_quote", ("original_start", "original_end")]},
+        ),
         (
             "Record",
             {

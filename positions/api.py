@@ -29,6 +29,7 @@ from positions.comparison import (
     Agreement,
     Position,
     compare_filtered,
+    exchange,
 )
 from positions.filters import (
     NO_MATCH,
@@ -40,10 +41,13 @@ from positions.filters import (
 from positions.models import (
     Actor,
     AttributionKind,
+    Certainty,
     DatePrecision,
     Meeting,
+    MeetingRelation,
     Party,
     Proposal,
+    ProposalKind,
     ProposalStatus,
     Source,
     StaleVersion,
@@ -261,11 +265,28 @@ ANNOTATION_CONTEXT = "http://www.w3.org/ns/anno.jsonld"
 def annotation(statement, request):
     """A statement as a W3C Web Annotation whose target is the exact span of its source."""
     topics = [topic.slug for topic in statement.topics.all()]
-    side = statement.party.name if statement.party_id else "no side (the author's analysis)"
+    side = (
+        statement.party.name
+        if statement.party_id
+        else f"no side ({statement.get_kind_display().lower()})"
+    )
     description = (
         f"{statement.actor.name} ({side}): {statement.get_kind_display().lower()}, "
         f"stance {statement.get_stance_display().lower()}"
     )
+    if statement.certainty != Certainty.FIRM:
+        description += f" ({statement.get_certainty_display().lower()})"
+    if statement.condition_quote:
+        description += f"; condition: “{statement.condition_quote}”"
+    if statement.holder_id:
+        description += f"; the position of {statement.holder.name}"
+    if statement.joint:
+        description += "; a joint claim about both sides"
+    description += f"; {statement.stated_on_display}"
+    if statement.meeting_id:
+        description += f", {statement.meeting_display}"
+    if statement.source.translated_from:
+        description += f"; the source is {statement.source.translation_display}"
     return {
         "@context": ANNOTATION_CONTEXT,
         "id": request.build_absolute_uri(statement.get_absolute_url()),
@@ -324,12 +345,109 @@ class ActorViewSet(VersionedModelViewSet):
     ordering_fields = ["name", "slug", "id"]
 
 
+def exchange_statement(statement, request):
+    return {
+        "id": statement.pk,
+        "party": statement.party.code,
+        "actor": {"id": statement.actor_id, "name": statement.actor.name},
+        "quote": statement.quote,
+        "kind": statement.kind,
+        "proposal_stance": statement.proposal_stance,
+        "stated_on": statement.stated_on,
+        "stated_on_precision": statement.stated_on_precision,
+        "shown_date": statement.stated_on_display,
+        "url": request.build_absolute_uri(statement.get_absolute_url()),
+    }
+
+
+EXCHANGE_STATEMENT_SCHEMA = {
+    "type": "object",
+    "required": ["id", "party", "actor", "quote", "kind", "proposal_stance", "url"],
+    "properties": {
+        "id": {"type": "integer"},
+        "party": {"type": "string"},
+        "actor": {
+            "type": "object",
+            "properties": {"id": {"type": "integer"}, "name": {"type": "string"}},
+        },
+        "quote": {"type": "string"},
+        "kind": {"type": "string", "enum": AttributionKind.values},
+        "proposal_stance": {"type": "string"},
+        "stated_on": {"type": "string", "format": "date", "nullable": True},
+        "stated_on_precision": {"type": "string", "enum": DatePrecision.values},
+        "shown_date": {"type": "string"},
+        "url": {"type": "string", "format": "uri"},
+    },
+}
+
+
 class TopicViewSet(VersionedModelViewSet):
     """The issues; each description says what "supports" means on it."""
 
     queryset = Topic.objects.all()
     serializer_class = TopicSerializer
     ordering_fields = ["sort_order", "name", "slug"]
+
+    @extend_schema(
+        responses={
+            200: {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["proposal", "put_forward", "responses", "answered"],
+                    "properties": {
+                        "proposal": {
+                            "type": "object",
+                            "properties": {
+                                "id": {"type": "integer"},
+                                "title": {"type": "string"},
+                                "kind": {"type": "string", "enum": ProposalKind.values},
+                                "party": {"type": "string"},
+                                "status": {"type": "string", "enum": ProposalStatus.values},
+                                "proposed_on": {
+                                    "type": "string",
+                                    "format": "date",
+                                    "nullable": True,
+                                },
+                                "shown_date": {"type": "string"},
+                                "timing": {"type": "string"},
+                                "condition": {"type": "string"},
+                            },
+                        },
+                        "put_forward": {"type": "array", "items": EXCHANGE_STATEMENT_SCHEMA},
+                        "responses": {"type": "array", "items": EXCHANGE_STATEMENT_SCHEMA},
+                        "answered": {"type": "boolean"},
+                    },
+                },
+            }
+        }
+    )
+    @action(detail=True, url_path="exchange", pagination_class=None, filter_backends=[])
+    def exchange(self, request, pk=None):
+        """The topic's proposals and declared intentions in time order, each with the
+        statements that put it forward and the other side's answers (none: no answer yet)."""
+        topic = self.get_object()
+        return Response(
+            [
+                {
+                    "proposal": {
+                        "id": t.proposal.pk,
+                        "title": t.proposal.title,
+                        "kind": t.proposal.kind,
+                        "party": t.proposal.party.code,
+                        "status": t.proposal.status,
+                        "proposed_on": t.proposal.proposed_on,
+                        "shown_date": t.proposal.dates_display,
+                        "timing": t.proposal.timing,
+                        "condition": t.proposal.condition,
+                    },
+                    "put_forward": [exchange_statement(s, request) for s in t.put_forward],
+                    "responses": [exchange_statement(s, request) for s in t.responses],
+                    "answered": t.answered,
+                }
+                for t in exchange(topic, limit=EXCHANGE_LIMIT)
+            ]
+        )
 
 
 class SourceViewSet(VersionedModelViewSet):
@@ -358,14 +476,28 @@ STATEMENT_CSV_HEADER = [
     "end",
     "review_state",
     "stance",
+    "topic_stances",
+    "certainty",
+    "condition",
+    "condition_start",
+    "condition_end",
     "kind",
+    "holder",
+    "joint",
     "stated_on",
     "stated_on_precision",
+    "stated_until",
+    "stated_until_precision",
+    "date_inferred",
+    "date_basis",
     "meeting",
+    "meeting_relation",
     "proposal",
     "proposal_stance",
+    "original_quote",
     "source_id",
     "source_title",
+    "source_translated_from",
 ]
 
 
@@ -378,13 +510,31 @@ LIST_VALUES = (
     "source_id",
     "quote",
     "stance",
+    "certainty",
+    "condition_quote",
+    "condition_start",
+    "condition_end",
+    "condition_topic__slug",
+    "condition_proposal_id",
     "kind",
+    "holder_id",
+    "holder__name",
+    "holder__party__code",
+    "joint",
     "stated_on",
     "stated_on_precision",
+    "stated_until",
+    "stated_until_precision",
+    "date_inferred",
+    "date_basis",
     "meeting_id",
+    "meeting_relation",
     "proposal_id",
     "proposal__title",
     "proposal_stance",
+    "original_quote",
+    "original_start",
+    "original_end",
     "note",
     "needs_review",
     "client_reference",
@@ -396,8 +546,14 @@ LIST_VALUES = (
 )
 
 
+def iso(day):
+    return day.isoformat() if day else None
+
+
 def listed_statement(row, topics):
-    """One statement of the list, as StatementSerializer represents it."""
+    """One statement of the list, as StatementSerializer represents it; ``topics`` is
+    (slugs, {slug: stance} where the stance on a topic is its own)."""
+    topics, topic_stances = topics
     return {
         "id": row["id"],
         "actor": {
@@ -411,10 +567,30 @@ def listed_statement(row, topics):
         "source": row["source_id"],
         "quote": row["quote"],
         "stance": row["stance"],
+        "topic_stances": topic_stances,
+        "certainty": row["certainty"],
+        "condition_quote": row["condition_quote"],
+        "condition_start": row["condition_start"],
+        "condition_end": row["condition_end"],
+        "condition_topic": row["condition_topic__slug"],
+        "condition_proposal": row["condition_proposal_id"],
         "kind": row["kind"],
-        "stated_on": row["stated_on"].isoformat() if row["stated_on"] else None,
+        "holder": {
+            "id": row["holder_id"],
+            "name": row["holder__name"],
+            "party": row["holder__party__code"],
+        }
+        if row["holder_id"]
+        else None,
+        "joint": row["joint"],
+        "stated_on": iso(row["stated_on"]),
         "stated_on_precision": row["stated_on_precision"],
+        "stated_until": iso(row["stated_until"]),
+        "stated_until_precision": row["stated_until_precision"],
+        "date_inferred": row["date_inferred"],
+        "date_basis": row["date_basis"],
         "meeting": row["meeting_id"],
+        "meeting_relation": row["meeting_relation"],
         "proposal": {
             "id": row["proposal_id"],
             "title": row["proposal__title"],
@@ -422,6 +598,9 @@ def listed_statement(row, topics):
         }
         if row["proposal_id"]
         else None,
+        "original_quote": row["original_quote"],
+        "original_start": row["original_start"],
+        "original_end": row["original_end"],
         "note": row["note"],
         "needs_review": row["needs_review"],
         "client_reference": row["client_reference"],
@@ -439,15 +618,19 @@ def listed_statement(row, topics):
 
 
 def topic_slugs(statement_ids):
-    """The slugs of each statement's topics, in the topics' order, by statement id."""
-    slugs = defaultdict(list)
-    for statement_id, slug in (
+    """The slugs of each statement's topics, in the topics' order, and its own stances on
+    some of them, as (slugs, {slug: stance}) by statement id."""
+    found = defaultdict(lambda: ([], {}))
+    for statement_id, slug, stance in (
         StatementTopic.objects.filter(statement_id__in=statement_ids)
         .order_by("topic__sort_order", "topic__name")
-        .values_list("statement_id", "topic__slug")
+        .values_list("statement_id", "topic__slug", "stance_override")
     ):
-        slugs[statement_id].append(slug)
-    return slugs
+        slugs, stances = found[statement_id]
+        slugs.append(slug)
+        if stance:
+            stances[slug] = stance
+    return found
 
 
 class StatementViewSet(VersionedModelViewSet):
@@ -545,7 +728,13 @@ class StatementViewSet(VersionedModelViewSet):
     @action(detail=False, url_path="csv", pagination_class=None)
     def export_csv(self, request):
         """The filtered statements as CSV (formula-like cells are prefixed with ')."""
-        statements = self.filter_queryset(self.get_queryset()).select_related("meeting")
+        statements = (
+            self.filter_queryset(self.get_queryset())
+            .select_related("meeting", "holder")
+            .prefetch_related(
+                Prefetch("topic_links", queryset=StatementTopic.objects.select_related("topic"))
+            )
+        )
         rows = (
             [
                 s.pk,
@@ -560,14 +749,32 @@ class StatementViewSet(VersionedModelViewSet):
                 "" if s.needs_review else s.end,
                 "awaiting review" if s.needs_review else "placed",
                 s.stance,
+                " ".join(
+                    f"{link.topic.slug}={link.stance_override}"
+                    for link in s.topic_links.all()
+                    if link.stance_override
+                ),
+                s.certainty,
+                s.condition_quote,
+                "" if s.needs_review or s.condition_start is None else s.condition_start,
+                "" if s.needs_review or s.condition_end is None else s.condition_end,
                 s.kind,
+                s.holder.name if s.holder_id else "",
+                "yes" if s.joint else "no",
                 s.stated_on,
                 s.stated_on_precision,
+                s.stated_until or "",
+                s.stated_until_precision if s.stated_until else "",
+                "yes" if s.date_inferred else "no",
+                s.date_basis,
                 s.meeting.title if s.meeting_id else "",
+                s.meeting_relation,
                 s.proposal.title if s.proposal_id else "",
                 s.proposal_stance,
+                s.original_quote,
                 s.source_id,
                 s.source.title,
+                s.source.translated_from,
             ]
             for s in statements.iterator(chunk_size=1000)
         )
@@ -588,7 +795,11 @@ class StatementViewSet(VersionedModelViewSet):
     def annotations(self, request):
         """The filtered statements as W3C Web Annotations (JSON-LD), a page at a time."""
         # A statement awaiting review has offsets that no longer point at its words.
-        statements = self.filter_queryset(self.get_queryset()).filter(needs_review=False)
+        statements = (
+            self.filter_queryset(self.get_queryset())
+            .filter(needs_review=False)
+            .select_related("holder", "meeting")
+        )
         paginator = Paginator(statements, MAX_PAGE_SIZE)
         raw = request.query_params.get("page", "1")
         if not (raw.isascii() and raw.isdigit()):
@@ -649,9 +860,18 @@ class ProposalViewSet(VersionedModelViewSet):
             "id",
             "slug",
             "title",
+            "kind",
             "party",
+            "actor",
+            "reported_by",
             "status",
+            "timing",
+            "condition",
             "proposed_on",
+            "proposed_on_precision",
+            "proposed_until",
+            "date_inferred",
+            "date_basis",
             "topics",
             "quantity",
             "limit",
@@ -661,7 +881,9 @@ class ProposalViewSet(VersionedModelViewSet):
         ]
 
         # Filtered here, not in the generator: a bad filter is a 400 before any row is sent.
-        proposals = self.filter_queryset(self.get_queryset())
+        proposals = self.filter_queryset(self.get_queryset()).select_related(
+            "actor", "reported_by"
+        )
 
         def rows():
             for proposal in proposals:
@@ -669,9 +891,18 @@ class ProposalViewSet(VersionedModelViewSet):
                     proposal.pk,
                     proposal.slug,
                     proposal.title,
+                    proposal.kind,
                     proposal.party.code,
+                    proposal.actor.name if proposal.actor_id else "",
+                    proposal.reported_by.name if proposal.reported_by_id else "",
                     proposal.status,
+                    proposal.timing,
+                    proposal.condition,
                     proposal.proposed_on,
+                    proposal.proposed_on_precision,
+                    proposal.proposed_until or "",
+                    "yes" if proposal.date_inferred else "no",
+                    proposal.date_basis,
                     " ".join(t.slug for t in proposal.topics.all()),
                 ]
                 parameters = list(proposal.parameters.all())
@@ -706,6 +937,8 @@ class MeetingViewSet(VersionedModelViewSet):
             "starts_on",
             "ends_on",
             "date_precision",
+            "date_inferred",
+            "date_basis",
             "location",
             "parent",
             "planned_minutes",
@@ -724,6 +957,8 @@ class MeetingViewSet(VersionedModelViewSet):
                 m.starts_on,
                 m.ends_on,
                 m.date_precision,
+                "yes" if m.date_inferred else "no",
+                m.date_basis,
                 m.location,
                 m.parent.slug if m.parent_id else "",
                 m.planned_minutes,
@@ -735,6 +970,9 @@ class MeetingViewSet(VersionedModelViewSet):
         )
         return csv_response("meetings.csv", header, rows)
 
+
+# Proposals in a topic's exchange.
+EXCHANGE_LIMIT = 500
 
 # Statements (and proposals) listed per side and topic in the comparison; the counts say
 # how many there are in all, and the statements list (?topic=&party=) pages through them.
@@ -757,8 +995,18 @@ def comparison_statement_schema():
             "kind": {"type": "string", "enum": AttributionKind.values},
             "stated_on": {"type": "string", "format": "date", "nullable": True},
             "stated_on_precision": {"type": "string", "enum": DatePrecision.values},
+            "stated_until": {"type": "string", "format": "date", "nullable": True},
+            "stated_until_precision": {"type": "string", "enum": DatePrecision.values},
+            "date_inferred": {"type": "boolean"},
+            "date_basis": {"type": "string"},
+            "certainty": {"type": "string", "enum": Certainty.values},
+            "condition_quote": {"type": "string"},
+            "joint": {"type": "boolean"},
+            "holder": {"type": "integer", "nullable": True},
             "meeting": {"type": "integer", "nullable": True},
+            "meeting_relation": {"type": "string", "enum": ["", *MeetingRelation.values]},
             "proposal": {"type": "integer", "nullable": True},
+            "source": {"type": "integer"},
             "url": {"type": "string", "format": "uri"},
         },
     }
@@ -781,6 +1029,7 @@ COMPARISON_SCHEMA = {
                     "topic",
                     "agreement",
                     "agreement_label",
+                    "reason",
                     "parties",
                     "analysis_count",
                     "analysis",
@@ -793,6 +1042,11 @@ COMPARISON_SCHEMA = {
                     },
                     "agreement": {"type": "string", "enum": Agreement.values},
                     "agreement_label": {"type": "string"},
+                    "reason": {
+                        "type": "string",
+                        "description": "One line on why the label is what it is, from the "
+                        "evidence of each side.",
+                    },
                     "parties": {
                         "type": "array",
                         "items": {
@@ -801,6 +1055,9 @@ COMPARISON_SCHEMA = {
                                 "party",
                                 "position",
                                 "position_label",
+                                "positions",
+                                "changed",
+                                "joint_count",
                                 "statement_count",
                                 "statements",
                                 "proposal_count",
@@ -810,6 +1067,47 @@ COMPARISON_SCHEMA = {
                                 "party": {"type": "string"},
                                 "position": {"type": "string", "enum": Position.values},
                                 "position_label": {"type": "string"},
+                                "positions": {
+                                    "type": "array",
+                                    "description": "The side's positions in time, newest "
+                                    "first: the current one, then earlier ones.",
+                                    "items": {
+                                        "type": "object",
+                                        "required": [
+                                            "position",
+                                            "position_label",
+                                            "statement_count",
+                                            "from",
+                                            "to",
+                                            "shown",
+                                        ],
+                                        "properties": {
+                                            "position": {
+                                                "type": "string",
+                                                "enum": Position.values,
+                                            },
+                                            "position_label": {"type": "string"},
+                                            "statement_count": {"type": "integer"},
+                                            "from": {
+                                                "type": "string",
+                                                "format": "date",
+                                                "nullable": True,
+                                            },
+                                            "to": {
+                                                "type": "string",
+                                                "format": "date",
+                                                "nullable": True,
+                                            },
+                                            "shown": {"type": "string"},
+                                        },
+                                    },
+                                },
+                                "changed": {"type": "boolean"},
+                                "joint_count": {
+                                    "type": "integer",
+                                    "description": "Joint claims about both sides, listed but "
+                                    "not counted in the position.",
+                                },
                                 "statement_count": {
                                     "type": "integer",
                                     "description": "All of this side's statements on the "
@@ -829,6 +1127,10 @@ COMPARISON_SCHEMA = {
                                         "properties": {
                                             "id": {"type": "integer"},
                                             "title": {"type": "string"},
+                                            "kind": {
+                                                "type": "string",
+                                                "enum": ProposalKind.values,
+                                            },
                                             "status": {
                                                 "type": "string",
                                                 "enum": ProposalStatus.values,
@@ -897,15 +1199,36 @@ class ComparisonView(GenericAPIView):
                 "kind": s.kind,
                 "stated_on": s.stated_on,
                 "stated_on_precision": s.stated_on_precision,
+                "stated_until": s.stated_until,
+                "stated_until_precision": s.stated_until_precision,
+                "date_inferred": s.date_inferred,
+                "date_basis": s.date_basis,
+                "certainty": s.certainty,
+                "condition_quote": s.condition_quote,
+                "joint": s.joint,
+                "holder": s.holder_id,
                 "meeting": s.meeting_id,
+                "meeting_relation": s.meeting_relation,
                 "proposal": s.proposal_id,
+                "source": s.source_id,
                 "url": request.build_absolute_uri(s.get_absolute_url()),
+            }
+
+        def stage(st):
+            return {
+                "position": st.position,
+                "position_label": st.position_label,
+                "statement_count": st.count,
+                "from": st.first,
+                "to": st.last,
+                "shown": st.shown,
             }
 
         def proposal(p):
             return {
                 "id": p.pk,
                 "title": p.title,
+                "kind": p.kind,
                 "status": p.status,
                 "parameters": [
                     {
@@ -926,11 +1249,15 @@ class ComparisonView(GenericAPIView):
                     "topic": {"slug": row.topic.slug, "name": row.topic.name},
                     "agreement": row.agreement,
                     "agreement_label": row.agreement_label,
+                    "reason": row.reason,
                     "parties": [
                         {
                             "party": cell.party.code,
                             "position": cell.position,
                             "position_label": cell.position_label,
+                            "positions": [stage(st) for st in cell.stages],
+                            "changed": cell.changed,
+                            "joint_count": cell.joint_count,
                             "statement_count": cell.statement_count,
                             "statements": [statement(s) for s in cell.statements],
                             "proposal_count": cell.proposal_count,

@@ -5,7 +5,7 @@ depends on JavaScript, and each chart also has a text alternative in its templat
 
 from dataclasses import dataclass, field
 
-from positions.models import AttributionKind, Stance
+from positions.models import AUTHOR_KINDS, Stance
 
 CHART_WIDTH = 640
 LABEL_WIDTH = 250
@@ -127,7 +127,7 @@ def stance_timeline(row):
         for statement in cell.statements
         if statement.stated_on
         and statement.stance in STANCE_LEVELS
-        and statement.kind != AttributionKind.ANALYSIS
+        and statement.kind not in AUTHOR_KINDS
     ]
     if len(dated) < 2:
         return None

@@ -6,36 +6,61 @@ The dashboard and the API both call ``compare()``, so the page and the data alwa
 the same thing. It is a module of its own rather than a QuerySet method because it joins
 topics, parties, statements and proposals into one structure.
 
-The rule (docs/codebook.md, "Agreement", says the same for readers):
+The rule (docs/codebook.md, "Positions and agreement", says the same for readers):
 
-A side's position on a topic is summarised from the stances of its statements on that
-topic (the author's analysis never counts, neutral statements take no position):
+A side's *evidence* on a topic is its statements there that take a stance (supports,
+conditional, undecided, opposes): not its descriptive (neutral) statements, not its joint
+claims about both sides, never the author's words. Silence is never a stance.
 
-- opposes together with supports or conditional: ``mixed``;
-- otherwise opposes: ``opposes``;
-- supports with no conditional: ``supports``;
-- any conditional: ``conditional``;
-- otherwise undecided: ``undecided``;
-- otherwise (only neutral statements, or only proposals): ``neutral``.
+A side's position is **time-aware**: the latest evidence leads. Each statement covers the
+days of its date (a month-precision date covers the month, a range its days); the
+*current* evidence is the statements whose days reach the latest start date among them,
+so statements that may be as late as the latest one count with it, and those wholly
+before it are history. Undated evidence counts only while there is no dated evidence.
+The current evidence adds up to a position:
 
-The agreement label of a topic compares the sides that take a position (anything but
-``neutral`` and no data):
+- for (supports or conditional) and against (opposes): ``mixed``;
+- against only: ``opposes``;
+- for: ``conditional`` if at least as many of them are conditional as plain support,
+  else ``supports`` (one conditional statement does not outweigh four without one);
+- otherwise undecided: ``undecided``.
 
-- no side takes a position: ``no_data``;
-- one side does: ``one_side``;
-- one side is for (supports or conditional) and another against (opposes): ``diverge``;
-- all are for with no conditions (all ``supports``), or all ``opposes``: ``agree``;
-- anything else (conditions, mixed or undecided positions): ``partly_agree``.
+Earlier evidence, period by period in the same way, is the side's history; where its last
+earlier position differs from the current one, the cell shows the change. A side with
+statements or proposals but no evidence has ``neutral`` ("no stated position"); one with
+nothing has ``no_data``.
+
+The agreement label compares the current positions of the sides that have one:
+
+- none: ``no_data``;
+- one: ``unanswered`` (one side has spoken, the other has not answered);
+- one for and another against: ``diverge``;
+- all plain ``supports``, or all ``opposes``: ``agree``;
+- otherwise (conditions, mixed or undecided), ``converging`` if the sides diverged before
+  the latest change of position, else ``partly_agree``.
+
+Each label carries a one-line reason built from the evidence.
 """
 
-from collections import defaultdict
+import calendar
+import datetime
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, models
 from django.db.models import Count, Q
 
-from positions.models import Party, Proposal, Stance, Statement, StatementTopic, Topic
+from positions.models import (
+    DatePrecision,
+    Party,
+    Proposal,
+    Stance,
+    Statement,
+    StatementTopic,
+    Topic,
+    format_date_range,
+)
 
 
 class Position(models.TextChoices):
@@ -50,45 +75,164 @@ class Position(models.TextChoices):
 
 class Agreement(models.TextChoices):
     AGREE = "agree", "Agree"
+    CONVERGING = "converging", "Converging"
     PARTLY_AGREE = "partly_agree", "Partly agree"
     DIVERGE = "diverge", "Diverge"
-    ONE_SIDE = "one_side", "One side only"
+    UNANSWERED = "unanswered", "Unanswered"
     NO_DATA = "no_data", "No data"
 
 
 FOR = {Position.SUPPORTS, Position.CONDITIONAL}
+TAKEN = {
+    Position.SUPPORTS,
+    Position.CONDITIONAL,
+    Position.MIXED,
+    Position.UNDECIDED,
+    Position.OPPOSES,
+}
+# The stances that are evidence of a position.
+EVIDENCE_STANCES = (Stance.SUPPORTS, Stance.CONDITIONAL, Stance.UNDECIDED, Stance.OPPOSES)
 
 
-def summarise(stances, has_proposals=False):
-    """A side's position on a topic from the stances of its statements."""
-    stances = set(stances)
-    if not stances and not has_proposals:
-        return Position.NO_DATA
-    supports = Stance.SUPPORTS in stances
-    conditional = Stance.CONDITIONAL in stances
-    if Stance.OPPOSES in stances:
-        return Position.MIXED if supports or conditional else Position.OPPOSES
-    if conditional:
-        return Position.CONDITIONAL
-    if supports:
-        return Position.SUPPORTS
-    if Stance.UNDECIDED in stances:
+def summarise(stances):
+    """The position that stance-bearing evidence adds up to: ``stances`` counts them by
+    stance (a Counter, or any iterable of stances). None for no evidence."""
+    counts = Counter(stances) if not isinstance(stances, Counter) else stances
+    supports, conditional = counts[Stance.SUPPORTS], counts[Stance.CONDITIONAL]
+    against = counts[Stance.OPPOSES]
+    if supports + conditional and against:
+        return Position.MIXED
+    if against:
+        return Position.OPPOSES
+    if supports + conditional:
+        return Position.CONDITIONAL if conditional >= supports else Position.SUPPORTS
+    if counts[Stance.UNDECIDED]:
         return Position.UNDECIDED
-    return Position.NEUTRAL
+    return None
+
+
+def last_day(day, precision):
+    """The last day a partial date covers: the month's last for month precision."""
+    if precision == DatePrecision.MONTH:
+        return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+    if precision == DatePrecision.YEAR:
+        return day.replace(month=12, day=31)
+    return day
+
+
+@dataclass
+class Evidence:
+    """Statements of one side on one topic with the same dates and stance."""
+
+    stance: str
+    count: int
+    first: datetime.date | None = None  # None: undated
+    last: datetime.date | None = None
+    shown: str = "date unknown"
+
+    @classmethod
+    def of(cls, stance, count, stated_on, precision, until, until_precision, inferred=False):
+        if stated_on is None:
+            return cls(stance, count)
+        last = last_day(until, until_precision) if until else last_day(stated_on, precision)
+        shown = format_date_range(stated_on, precision, until, until_precision)
+        return cls(stance, count, stated_on, last, shown + (" (inferred)" if inferred else ""))
+
+
+@dataclass
+class Stage:
+    """A side's position over one period: the latest first in Cell.stages."""
+
+    position: str
+    count: int
+    first: datetime.date | None
+    last: datetime.date | None
+    shown: str
+
+    @property
+    def position_label(self):
+        return Position(self.position).label
+
+
+def stages(evidence):
+    """
+    A side's positions in time, newest first: the current one, then each earlier period.
+    A period is the evidence whose days reach the latest start date among what is left;
+    the periods before are cut off the same way. Undated evidence makes a stage of its own
+    only when there is no dated evidence.
+    """
+    dated = [e for e in evidence if e.first is not None]
+    if not dated:
+        counts = Counter()
+        for e in evidence:
+            counts[e.stance] += e.count
+        position = summarise(counts)
+        if position is None:
+            return []
+        return [Stage(position, sum(counts.values()), None, None, "undated")]
+    found, left = [], sorted(dated, key=lambda e: (e.first, e.last))
+    while left:
+        latest = left[-1]
+        current = [e for e in left if e.last >= latest.first]
+        left = [e for e in left if e.last < latest.first]
+        counts = Counter()
+        for e in current:
+            counts[e.stance] += e.count
+        shown = max(current, key=lambda e: (e.first, e.last)).shown
+        stage = Stage(
+            summarise(counts),
+            sum(counts.values()),
+            min(e.first for e in current),
+            max(e.last for e in current),
+            shown,
+        )
+        if found and found[-1].position == stage.position:
+            # The same position over two periods is one stage.
+            merged = found[-1]
+            merged.count += stage.count
+            merged.first = stage.first
+        else:
+            found.append(stage)
+    return found
 
 
 def agreement(positions):
-    """The agreement label for the positions of all parties on one topic."""
-    taken = [p for p in positions if p not in (Position.NO_DATA, Position.NEUTRAL)]
+    """The agreement label for the current positions of all parties on one topic."""
+    taken = [p for p in positions if p in TAKEN]
     if not taken:
         return Agreement.NO_DATA
     if len(taken) == 1:
-        return Agreement.ONE_SIDE
+        return Agreement.UNANSWERED
     if any(p in FOR for p in taken) and Position.OPPOSES in taken:
         return Agreement.DIVERGE
     if all(p == Position.SUPPORTS for p in taken) or all(p == Position.OPPOSES for p in taken):
         return Agreement.AGREE
     return Agreement.PARTLY_AGREE
+
+
+def agreement_in_time(cells):
+    """The label for the cells' current positions, ``converging`` where the sides
+    diverged before the latest change."""
+    label = agreement([cell.position for cell in cells])
+    if label == Agreement.PARTLY_AGREE and any(cell.changed for cell in cells):
+        before = [cell.previous or cell.position for cell in cells]
+        if agreement(before) == Agreement.DIVERGE:
+            return Agreement.CONVERGING
+    return label
+
+
+def plural(count, word):
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+# A position as said of a side: "Russia supports", "the US is undecided".
+STATED = {
+    Position.SUPPORTS: "supports",
+    Position.CONDITIONAL: "supports with conditions",
+    Position.MIXED: "is mixed (for and against)",
+    Position.UNDECIDED: "is undecided",
+    Position.OPPOSES: "opposes",
+}
 
 
 @dataclass
@@ -99,6 +243,8 @@ class Cell:
     position: str = Position.NO_DATA
     statement_count: int = 0
     proposal_count: int = 0
+    stages: list = field(default_factory=list)  # Stage, newest first: current, then history
+    joint_count: int = 0  # joint claims about both sides, not counted in the position
 
     @property
     def position_label(self):
@@ -107,6 +253,39 @@ class Cell:
     @property
     def more_statements(self):
         return self.statement_count > len(self.statements)
+
+    @property
+    def current(self):
+        return self.stages[0] if self.stages else None
+
+    @property
+    def history(self):
+        return self.stages[1:]
+
+    @property
+    def previous(self):
+        return self.stages[1].position if len(self.stages) > 1 else None
+
+    @property
+    def changed(self):
+        return self.previous is not None
+
+    @property
+    def reason(self):
+        """One line on this side, from its evidence."""
+        name = self.party.name
+        current = self.current
+        if current is None:
+            if self.statement_count or self.proposal_count:
+                return f"{name} has stated no position"
+            return f"{name} has not answered"
+        evidence = plural(current.count, "statement")
+        when = f"latest {current.shown}" if current.first else "undated"
+        line = f"{name} {STATED[current.position]} ({evidence}, {when})"
+        if self.changed:
+            before = self.stages[1]
+            line += f", changed from {STATED[before.position]} ({before.shown})"
+        return line
 
 
 @dataclass
@@ -120,6 +299,18 @@ class Row:
     @property
     def agreement_label(self):
         return Agreement(self.agreement).label
+
+    @property
+    def reason(self):
+        """One line saying why the label is what it is."""
+        if self.agreement == Agreement.NO_DATA:
+            lines = ["No side has stated a position"]
+        else:
+            lines = [cell.reason for cell in self.cells]
+        joint = sum(cell.joint_count for cell in self.cells)
+        if joint:
+            lines.append(f"{plural(joint, 'joint claim')} about both sides, not counted")
+        return "; ".join(lines) + "."
 
     @property
     def statement_count(self):
@@ -192,7 +383,8 @@ def compare(
     ``statements`` is a Statement queryset, already filtered (``filtered=False`` says it is
     not, which spares the database a join). Each cell gets its statement count, its
     position from the stances of all its statements, and ``limit`` statements from
-    ``offset`` on (all without a limit), in date order; proposals likewise. Every statement
+    ``offset`` on (all without a limit), the evidence that carries its position first and
+    newest first (see models.lead_rank); proposals in date order. Every statement
     belongs to a cell only through its party: analysis has no party and goes to the row's
     analysis list, never to a side (``analysis=False`` leaves it out). The queries are the
     same however many statements there are.
@@ -206,14 +398,48 @@ def compare(
     links = links.filter(sides)
     if filtered:
         links = links.filter(statement__in=statements.values("pk"))
-    stances = defaultdict(lambda: defaultdict(int))
-    for topic_id, party_id, stance, count in (
-        links.values_list("topic_id", "party_id", "stance").annotate(n=Count("pk")).order_by()
+    counts = defaultdict(int)  # every statement, by cell
+    joint = defaultdict(int)
+    evidence = defaultdict(list)
+    for (
+        topic_id,
+        party_id,
+        stance,
+        is_joint,
+        stated_on,
+        precision,
+        until,
+        until_precision,
+        inferred,
+        count,
+    ) in (
+        links.values_list(
+            "topic_id",
+            "party_id",
+            "stance",
+            "joint",
+            "stated_on",
+            "stated_on_precision",
+            "stated_until",
+            "stated_until_precision",
+            "date_inferred",
+        )
+        .annotate(n=Count("pk"))
+        .order_by()
     ):
-        stances[topic_id, party_id][stance] += count
+        key = (topic_id, party_id)
+        counts[key] += count
+        if is_joint:
+            joint[key] += count
+        elif stance in EVIDENCE_STANCES:
+            evidence[key].append(
+                Evidence.of(stance, count, stated_on, precision, until, until_precision, inferred)
+            )
 
     party_ids = [party.pk for party in parties] + ([None] if analysis else [])
-    ordered = links.order_by("sort_date", "statement_id").values_list("statement_id")
+    # The evidence that carries each side's position first, newest first (lead_rank()).
+    lead = ("lead_rank", "-sort_date", "-statement_id")
+    ordered = links.order_by(*lead).values_list("statement_id")
     cells = [
         ((topic.pk, party_id), ordered.filter(topic_id=topic.pk, party_id=party_id))
         for topic in topics
@@ -221,15 +447,17 @@ def compare(
     ]
     if limit is None:
         chosen = defaultdict(list)
-        for topic_id, party_id, statement_id in links.order_by(
-            "sort_date", "statement_id"
-        ).values_list("topic_id", "party_id", "statement_id"):
+        for topic_id, party_id, statement_id in links.order_by(*lead).values_list(
+            "topic_id", "party_id", "statement_id"
+        ):
             if party_id in party_ids:
                 chosen[topic_id, party_id].append((statement_id,))
     else:
         chosen = first_per_cell(cells, limit, offset)
     by_id = by_pk(
-        Statement.objects.select_related("actor", "party", "meeting", "proposal"),
+        Statement.objects.select_related(
+            "actor", "party", "meeting", "proposal", "holder", "source"
+        ).defer("source__text"),
         {row[0] for rows in chosen.values() for row in rows},
     )
 
@@ -258,9 +486,9 @@ def compare(
     else:
         proposal_ids = first_per_cell(proposal_cells, limit, offset)
     proposal_by_id = by_pk(
-        Proposal.objects.select_related("party", "actor", "meeting").prefetch_related(
-            "parameters"
-        ),
+        Proposal.objects.select_related(
+            "party", "actor", "reported_by", "meeting"
+        ).prefetch_related("parameters"),
         {row[0] for rows in proposal_ids.values() for row in rows},
     )
 
@@ -269,26 +497,27 @@ def compare(
         row_cells = []
         for party in parties:
             key = (topic.pk, party.pk)
-            counted = stances[key]
             cell = Cell(
                 party=party,
                 statements=[by_id[row[0]] for row in chosen[key]],
                 proposals=[proposal_by_id[row[0]] for row in proposal_ids[key]],
-                statement_count=sum(counted.values()),
+                statement_count=counts[key],
                 proposal_count=proposal_counts.get(key, 0),
+                stages=stages(evidence[key]),
+                joint_count=joint[key],
             )
-            cell.position = summarise(
-                (stance for stance, count in counted.items() if count),
-                has_proposals=bool(cell.proposal_count),
-            )
+            if cell.stages:
+                cell.position = cell.stages[0].position
+            elif cell.statement_count or cell.proposal_count:
+                cell.position = Position.NEUTRAL
             row_cells.append(cell)
         rows.append(
             Row(
                 topic=topic,
                 cells=row_cells,
                 analysis=[by_id[row[0]] for row in chosen[topic.pk, None]],
-                analysis_count=sum(stances[topic.pk, None].values()),
-                agreement=agreement([cell.position for cell in row_cells]),
+                analysis_count=counts[topic.pk, None],
+                agreement=agreement_in_time(row_cells),
             )
         )
     return rows
@@ -340,3 +569,47 @@ def compare_filtered(filterset, limit=None):
     if active:
         rows = [row for row in rows if row.has_content]
     return rows, parties
+
+
+@dataclass
+class Thread:
+    """One proposal or declared intention on a topic, and what each side said to it."""
+
+    proposal: object
+    put_forward: list  # the proposing side's statements on it, in time order
+    responses: list  # the other side's, in time order
+
+    @property
+    def answered(self):
+        return bool(self.responses)
+
+
+def exchange(topic, limit=None):
+    """
+    The thread of proposals and responses on a topic in time order: each proposal (or
+    declared intention) with the statements that put it forward and the other side's
+    answers, "no answer yet" where there is none. Two queries, however many there are.
+    """
+    proposals = list(
+        Proposal.objects.filter(topics=topic)
+        .select_related("party", "actor", "reported_by", "meeting")
+        .order_by(models.F("proposed_on").asc(nulls_last=True), "pk")[:limit]
+    )
+    said = defaultdict(list)
+    for statement in (
+        Statement.objects.filter(proposal__in=proposals)
+        .select_related("actor", "party", "holder", "source", "meeting")
+        .defer("source__text")
+        .order_by(models.F("stated_on").asc(nulls_last=True), "source_id", "start", "pk")
+    ):
+        said[statement.proposal_id].append(statement)
+    return [
+        Thread(
+            proposal=proposal,
+            put_forward=[s for s in said[proposal.pk] if s.party_id == proposal.party_id],
+            responses=[
+                s for s in said[proposal.pk] if s.party_id and s.party_id != proposal.party_id
+            ],
+        )
+        for proposal in proposals
+    ]

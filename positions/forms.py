@@ -7,8 +7,10 @@ from django.utils.text import slugify
 
 from positions import intake
 from positions.models import (
+    AUTHOR_KINDS,
     Actor,
-    AttributionKind,
+    Certainty,
+    DatePrecision,
     Meeting,
     Party,
     Proposal,
@@ -95,7 +97,20 @@ def source_url_field():
     return forms.URLField(label="URL", max_length=500, required=False, assume_scheme="https")
 
 
-class SourceAddForm(forms.ModelForm):
+class SourceLanguageFields(forms.Form):
+    """A source's language, and whether it is a translation (and of which stored text)."""
+
+    language = forms.CharField(
+        required=False,
+        max_length=16,
+        help_text='The language of the text as a code, e.g. "en" or "ru"; empty means "en".',
+    )
+
+    def clean_language(self):
+        return self.cleaned_data["language"].strip() or "en"
+
+
+class SourceAddForm(SourceLanguageFields, forms.ModelForm):
     """A new source: its metadata, and its text pasted or uploaded (.txt or .html)."""
 
     url = source_url_field()
@@ -115,7 +130,17 @@ class SourceAddForm(forms.ModelForm):
 
     class Meta:
         model = Source
-        fields = ["title", "publisher", "published_on", "published_on_precision", "url", "note"]
+        fields = [
+            "title",
+            "publisher",
+            "published_on",
+            "published_on_precision",
+            "url",
+            "language",
+            "translated_from",
+            "original",
+            "note",
+        ]
         widgets = {"published_on": forms.DateInput(attrs={"type": "date"})}
 
     duplicate = None
@@ -156,7 +181,7 @@ class SourceAddForm(forms.ModelForm):
                 self.add_error("text", error.message_dict["text"])
 
 
-class SourceForm(VersionedModelForm):
+class SourceForm(SourceLanguageFields, VersionedModelForm):
     """A source as the admin edits it: the text kept exactly as entered."""
 
     url = source_url_field()
@@ -181,6 +206,9 @@ class SourceForm(VersionedModelForm):
             "published_on",
             "published_on_precision",
             "url",
+            "language",
+            "translated_from",
+            "original",
             "text",
             "note",
         ]
@@ -265,6 +293,22 @@ class CaptureForm(VersionedModelForm):
         queryset=Topic.objects.all(), widget=forms.CheckboxSelectMultiple
     )
     note = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 2}))
+    # Exact spans, like the quote: never stripped.
+    condition_quote = forms.CharField(
+        label="Condition, in the source's words",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="For “Supports with conditions”: copy the words of this source that state "
+        "the condition (they must stand once in the text).",
+    )
+    original_quote = forms.CharField(
+        label="The same words in the original",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Copied from the original-language text this source translates.",
+    )
 
     class Meta:
         model = Statement
@@ -272,17 +316,32 @@ class CaptureForm(VersionedModelForm):
             "start",
             "end",
             "actor",
+            "holder",
             "topics",
             "stance",
+            "certainty",
+            "condition_quote",
+            "condition_topic",
+            "condition_proposal",
             "kind",
+            "joint",
             "stated_on",
             "stated_on_precision",
+            "stated_until",
+            "stated_until_precision",
+            "date_inferred",
+            "date_basis",
             "meeting",
+            "meeting_relation",
             "proposal",
             "proposal_stance",
+            "original_quote",
             "note",
         ]
-        widgets = {"stated_on": forms.DateInput(attrs={"type": "date"})}
+        widgets = {
+            "stated_on": forms.DateInput(attrs={"type": "date"}),
+            "stated_until": forms.DateInput(attrs={"type": "date"}),
+        }
 
     duplicate = None
 
@@ -292,6 +351,15 @@ class CaptureForm(VersionedModelForm):
         self.instance.source = source
         self.fields["meeting"].queryset = Meeting.objects.order_by("starts_on", "title")
         self.fields["proposal"].queryset = Proposal.objects.select_related("party")
+        self.fields["condition_proposal"].queryset = Proposal.objects.select_related("party")
+        self.fields["holder"].queryset = Actor.objects.select_related("party").order_by(
+            "party__sort_order", "name"
+        )
+        # Firm, and a range's end to the day, unless the editor says otherwise.
+        self.fields["certainty"].required = False
+        self.fields["stated_until_precision"].required = False
+        if not source.original_id:
+            del self.fields["original_quote"]
         if self.instance.pk is not None:
             self.initial.setdefault("topics", list(self.instance.topics.all()))
         self.initial.setdefault("source_sha256", source.sha256)
@@ -308,6 +376,12 @@ class CaptureForm(VersionedModelForm):
                     moved = errors.error_dict.pop(name)
                     errors.error_dict.setdefault(NON_FIELD_ERRORS, []).extend(moved)
         super()._update_errors(errors)
+
+    def clean_certainty(self):
+        return self.cleaned_data["certainty"] or Certainty.FIRM
+
+    def clean_stated_until_precision(self):
+        return self.cleaned_data["stated_until_precision"] or DatePrecision.DAY
 
     def clean(self):
         cleaned = super().clean()
@@ -365,12 +439,13 @@ class CaptureForm(VersionedModelForm):
                 return
             self.new_actor = actor
             kind = cleaned.get("kind")
-            if kind == AttributionKind.ANALYSIS and actor.party is not None:
-                self.add_error("kind", "The author's analysis belongs to no side.")
-            if kind and kind != AttributionKind.ANALYSIS and actor.party is None:
+            if kind in AUTHOR_KINDS and actor.party is not None:
+                self.add_error("kind", "The author's analysis or narration belongs to no side.")
+            if kind and kind not in AUTHOR_KINDS and actor.party is None:
                 self.add_error(
                     "new_actor_party",
-                    "An actor with no side can only give the author's analysis: choose a side.",
+                    "An actor with no side can only give the author's analysis or narration: "
+                    "choose a side.",
                 )
             return
         start, end = cleaned.get("start"), cleaned.get("end")

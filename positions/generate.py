@@ -33,6 +33,7 @@ from positions.models import (
     Limit,
     Meeting,
     MeetingKind,
+    MeetingRelation,
     MeetingStatus,
     Party,
     ProposalParameter,
@@ -43,6 +44,7 @@ from positions.models import (
     Statement,
     StatementTopic,
     Topic,
+    lead_rank,
 )
 from positions.models import (
     Proposal as ProposalModel,
@@ -342,7 +344,11 @@ def make_proposals(plan, rng, parties, actors, meetings, topics):
                 party=party,
                 actor=rng.choice(speakers),
                 meeting=rng.choice(meetings),
-                status=rng.choice(ProposalStatus.values),
+                # A generated proposal asks the other side; only a declared intention
+                # (never generated) has the status "declared".
+                status=rng.choice(
+                    [status for status in ProposalStatus.values if status != "declared"]
+                ),
                 proposed_on=datetime.date(1995, 1, 1)
                 + datetime.timedelta(days=rng.randrange(15 * 365)),
             )
@@ -395,6 +401,10 @@ def make_statements(plan, rng, sources, actors, topics, meetings, proposals, pro
             anchor = quotes.anchor_at(source.text, start, end)
             quote = source.text[start:end]
             proposal = rng.choice(proposals) if rng.random() < 0.1 else None
+            meeting = rng.choice(meetings) if rng.random() < 0.2 else None
+            stance = rng.choice(Stance.values)
+            # A conditional stance states its condition: here, the sentence's first words.
+            condition = quote[: min(40, len(quote))] if stance == Stance.CONDITIONAL else ""
             pending.append(
                 (
                     Statement(
@@ -407,7 +417,10 @@ def make_statements(plan, rng, sources, actors, topics, meetings, proposals, pro
                         prefix=anchor.prefix,
                         suffix=anchor.suffix,
                         source_sha256=source.sha256,
-                        stance=rng.choice(Stance.values),
+                        stance=stance,
+                        condition_quote=condition,
+                        condition_start=start if condition else None,
+                        condition_end=start + len(condition) if condition else None,
                         kind=AttributionKind.ANALYSIS
                         if analysis
                         else (
@@ -417,7 +430,8 @@ def make_statements(plan, rng, sources, actors, topics, meetings, proposals, pro
                         ),
                         stated_on=source.published_on,
                         stated_on_precision=DatePrecision.DAY,
-                        meeting=rng.choice(meetings) if rng.random() < 0.2 else None,
+                        meeting=meeting,
+                        meeting_relation=MeetingRelation.SAID_AT if meeting else "",
                         proposal=proposal,
                         proposal_stance=rng.choice(ProposalStance.values) if proposal else "",
                     ),
@@ -443,6 +457,15 @@ def write_statements(pending):
             stance=statement.stance,
             sort_date=statement.stated_on or UNDATED,
             stated_on=statement.stated_on,
+            stated_on_precision=statement.stated_on_precision,
+            stated_until=statement.stated_until,
+            stated_until_precision=statement.stated_until_precision,
+            date_inferred=statement.date_inferred,
+            joint=statement.joint,
+            kind=statement.kind,
+            lead_rank=lead_rank(
+                statement.stance, statement.kind, statement.joint, statement.stated_on
+            ),
             source_id=statement.source_id,
             start=statement.start,
         )

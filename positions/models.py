@@ -31,6 +31,65 @@ def format_partial_date(value, precision):
     return f"{value.day} {value.strftime('%B %Y')}"
 
 
+def format_date_range(start, start_precision, end=None, end_precision=None):
+    """A date or a range of dates, each no more precisely than it is known: "7–8 August
+    2001", "August – September 2001", "13 August 2001"."""
+    first = format_partial_date(start, start_precision)
+    if end is None or start is None:
+        return first
+    last = format_partial_date(end, end_precision or start_precision)
+    if first == last:
+        return first
+    if start_precision == end_precision == DatePrecision.DAY and start.year == end.year:
+        if start.month == end.month:
+            return f"{start.day}–{last}"
+        return f"{start.day} {start:%B} – {last}"
+    return f"{first} – {last}"
+
+
+def format_dated(text, inferred, basis):
+    """A date as shown, with its inference said: "13 August 2001 (inferred from the visit)"."""
+    return f"{text} (inferred from {basis})" if inferred and basis else text
+
+
+def validate_date_range(start, start_precision, end, end_precision, names):
+    """A range's end is a partial date too, and never before its start."""
+    start_name, end_name = names
+    validate_partial_date(end, end_precision, end_name)
+    if end is None:
+        return
+    if start is None:
+        raise ValidationError({end_name: "Give the start of the range too."})
+    if end < start:
+        raise ValidationError({end_name: "The end of the range is before its start."})
+
+
+def validate_inference(inferred, basis, dated):
+    """An inferred date says what it is inferred from."""
+    if inferred and not basis.strip():
+        raise ValidationError(
+            {"date_basis": "Say what the date is inferred from (e.g. “the visit”)."}
+        )
+    if inferred and not dated:
+        raise ValidationError({"date_inferred": "There is no date to be inferred."})
+
+
+def language_name(code):
+    """ "Russian" for "ru"; the code itself if Django does not know it."""
+    from django.conf.locale import LANG_INFO
+
+    return LANG_INFO.get(code, {}).get("name", code)
+
+
+def validate_language(code, field):
+    from django.conf.locale import LANG_INFO
+
+    if code and code not in LANG_INFO:
+        raise ValidationError(
+            {field: f"“{code}” is not a language code Django knows (e.g. “en”, “ru”)."}
+        )
+
+
 def validate_partial_date(value, precision, field):
     """Month and year precision dates are stored on the first day of their period."""
     if value is None:
@@ -61,6 +120,26 @@ class AttributionKind(models.TextChoices):
     PARAPHRASE = "paraphrase", "Paraphrase"
     MEDIA_REPORT = "media_report", "Media report"
     ANALYSIS = "analysis", "Author's analysis"
+    NARRATION = "narration", "Author's narration"
+
+
+# The author's own words: attributed to an actor with no party, never a side's position.
+AUTHOR_KINDS = (AttributionKind.ANALYSIS, AttributionKind.NARRATION)
+
+
+class Certainty(models.TextChoices):
+    """How firmly the words hold the stance, separately from the stance itself."""
+
+    FIRM = "firm", "Firm"
+    HEDGED = "hedged", "Hedged"
+    SPECULATIVE = "speculative", "Speculative"
+
+
+class MeetingRelation(models.TextChoices):
+    """What a statement's link to a meeting means."""
+
+    SAID_AT = "said_at", "Said at"
+    ABOUT = "about", "About"
 
 
 class ProposalStance(models.TextChoices):
@@ -73,7 +152,13 @@ class ProposalStance(models.TextChoices):
     REJECTS = "rejects", "Rejects"
 
 
+class ProposalKind(models.TextChoices):
+    PROPOSAL = "proposal", "Proposal"
+    DECLARATION = "declaration", "Declared intention"
+
+
 class ProposalStatus(models.TextChoices):
+    DECLARED = "declared", "Declared"
     PROPOSED = "proposed", "Proposed"
     UNDER_DISCUSSION = "under_discussion", "Under discussion"
     NO_RESPONSE = "no_response", "No response"
@@ -342,6 +427,22 @@ class Source(Timestamped):
     text = models.TextField(
         help_text="The canonical snapshot. Quotes anchor to it by character offsets."
     )
+    language = models.CharField(
+        max_length=16, default="en", help_text='The language of the text, e.g. "en", "ru".'
+    )
+    translated_from = models.CharField(
+        max_length=16,
+        blank=True,
+        help_text='If the text is a translation, the original\'s language, e.g. "ru".',
+    )
+    original = models.ForeignKey(
+        "self",
+        models.PROTECT,
+        related_name="translations",
+        null=True,
+        blank=True,
+        help_text="The original-language text, if it is stored as a source of its own.",
+    )
     sha256 = models.CharField(
         max_length=64, unique=True, editable=False, help_text="SHA-256 of the UTF-8 text."
     )
@@ -375,6 +476,7 @@ class Source(Timestamped):
             super().save(*args, **kwargs)
             if old_text is not None and old_text != self.text:
                 self.reanchoring = self.carry_statements(old_text)
+                self.reanchoring.unpaired = self.carry_original_words(old_text)
 
     def get_absolute_url(self):
         return reverse("positions:source-detail", args=[self.pk])
@@ -411,6 +513,47 @@ class Source(Timestamped):
                 }
             )
         validate_partial_date(self.published_on, self.published_on_precision, "published_on")
+        validate_language(self.language, "language")
+        validate_language(self.translated_from, "translated_from")
+        if self.translated_from and self.translated_from == self.language:
+            raise ValidationError(
+                {"translated_from": "A translation is from another language than its own."}
+            )
+        stored = Source._base_manager.filter(pk=self.pk).values_list("original_id", flat=True)
+        if self.pk and stored and stored[0] != self.original_id:
+            paired = self.statements.filter(original_start__isnull=False).count()
+            if paired:
+                raise ValidationError(
+                    {
+                        "original": (
+                            f"{paired} statement(s) pair their words with words of the "
+                            "current original; unpair them before linking another original."
+                        )
+                    }
+                )
+        if self.original_id:
+            if self.original_id == self.pk:
+                raise ValidationError({"original": "A source is not its own original."})
+            if not self.translated_from:
+                raise ValidationError(
+                    {"translated_from": "Say which language this text is translated from."}
+                )
+            if self.original.language != self.translated_from:
+                raise ValidationError(
+                    {
+                        "original": (
+                            f"“{self.original}” is in {language_name(self.original.language)}, "
+                            f"not {language_name(self.translated_from)}."
+                        )
+                    }
+                )
+
+    @property
+    def translation_display(self):
+        """ "translated from Russian", or "" for an original text."""
+        if not self.translated_from:
+            return ""
+        return f"translated from {language_name(self.translated_from)}"
 
     def validate_text(self):
         if "\x00" in self.text:
@@ -472,20 +615,51 @@ class Source(Timestamped):
         placed = [s for s in statements if not s.needs_review]
         report.waiting = [s for s in statements if s.needs_review]
         spans = [(s.start, s.end) for s in placed]
+        # A condition is a second span of the same text, carried by the same rule.
+        conditioned = [s for s in placed if s.condition_start is not None]
+        conditions = dict(
+            zip(
+                (s.pk for s in conditioned),
+                anchoring.carry_spans(
+                    old_text,
+                    self.text,
+                    [(s.condition_start, s.condition_end) for s in conditioned],
+                ),
+                strict=True,
+            )
+        )
         changed, unmoved = [], []
         for statement, carried in zip(
             placed, anchoring.carry_spans(old_text, self.text, spans), strict=True
         ):
             statement.source = self
+            condition = conditions.get(statement.pk)
+            if condition is not None and not (
+                condition.carried
+                and self.text[condition.start : condition.end] == statement.condition_quote
+            ):
+                carried = anchoring.Carried(
+                    None,
+                    None,
+                    "the words of its condition were edited "
+                    f"({condition.reason or 'they are no longer there'})",
+                )
             if carried.carried and self.text[carried.start : carried.end] == statement.quote:
                 # The context is unchanged, but near the start or end of the text it may
                 # now reach further.
                 anchor = quotes.anchor_at(self.text, carried.start, carried.end)
                 new = (anchor.start, anchor.end, anchor.prefix, anchor.suffix)
-                if new != (statement.start, statement.end, statement.prefix, statement.suffix):
+                if condition is not None:
+                    new += (condition.start, condition.end)
+                old = (statement.start, statement.end, statement.prefix, statement.suffix)
+                if condition is not None:
+                    old += (statement.condition_start, statement.condition_end)
+                if new != old:
                     if anchor.start != statement.start:
                         report.moved.append(statement)
-                    statement.start, statement.end, statement.prefix, statement.suffix = new
+                    statement.start, statement.end, statement.prefix, statement.suffix = new[:4]
+                    if condition is not None:
+                        statement.condition_start, statement.condition_end = new[4:]
                     statement.source_sha256 = self.sha256
                     changed.append(statement)
                 else:
@@ -515,6 +689,8 @@ class Source(Timestamped):
                     "end",
                     "prefix",
                     "suffix",
+                    "condition_start",
+                    "condition_end",
                     "source_sha256",
                     "needs_review",
                     "review_note",
@@ -535,6 +711,52 @@ class Source(Timestamped):
                 audit.changed_in_bulk(Statement, written, reason=reason)
             self.carry_dismissed_suggestions(old_text)
         return report
+
+    def carry_original_words(self, old_text):
+        """
+        Carry the original-language words that translations' statements are paired with
+        in this text, by the rule quotes follow. A pairing the edit touched is undone (the
+        statement's history keeps it, with the reason), never left on other words; the
+        statements' own quotes, in the translation, are not affected. Returns those undone.
+        """
+        paired = list(
+            Statement._base_manager.filter(
+                source__original=self, original_start__isnull=False
+            ).order_by("pk")
+        )
+        if not paired:
+            return []
+        spans = [(s.original_start, s.original_end) for s in paired]
+        moved, undone = [], []
+        for statement, carried in zip(
+            paired, anchoring.carry_spans(old_text, self.text, spans), strict=True
+        ):
+            if carried.carried and self.text[carried.start : carried.end] == (
+                statement.original_quote
+            ):
+                if carried.start != statement.original_start:
+                    statement.original_start, statement.original_end = carried.start, carried.end
+                    moved.append(statement)
+                continue
+            statement.original_quote, statement.original_start = "", None
+            statement.original_end = None
+            undone.append(statement)
+        fields = ["original_quote", "original_start", "original_end"]
+        if moved or undone:
+            models.QuerySet.bulk_update(Statement.objects.all(), moved + undone, fields)
+            audit.changed_in_bulk(
+                Statement,
+                [s.pk for s in moved],
+                reason=f"{audit.change_reason()}: original words carried after source "
+                f"{self.pk} was edited",
+            )
+            audit.changed_in_bulk(
+                Statement,
+                [s.pk for s in undone],
+                reason=f"{audit.change_reason()}: original words unpaired, as the edit of "
+                f"source {self.pk} touched them",
+            )
+        return undone
 
     def carry_dismissed_suggestions(self, old_text):
         """Suggestions an editor dismissed follow their words too; one the edit touched is
@@ -573,6 +795,8 @@ class Reanchoring:
     moved: list = field(default_factory=list)  # carried to new offsets with their words
     flagged: list = field(default_factory=list)  # flagged by this edit
     waiting: list = field(default_factory=list)  # flagged before, still awaiting review
+    # statements of translations whose original-language words this edit touched
+    unpaired: list = field(default_factory=list)
 
     def summary(self):
         parts = []
@@ -582,6 +806,11 @@ class Reanchoring:
             parts.append(f"{len(self.flagged)} quote(s) were touched by the edit and await review")
         if self.waiting:
             parts.append(f"{len(self.waiting)} quote(s) still await review from before")
+        if self.unpaired:
+            parts.append(
+                f"{len(self.unpaired)} translated quote(s) lost their pairing with these "
+                "original-language words, which the edit touched: pair them again"
+            )
         if not parts:
             return "every quote is on its own words, at the same offsets"
         if not self.flagged and not self.waiting:
@@ -642,6 +871,12 @@ class Meeting(Timestamped):
     date_precision = models.CharField(
         max_length=8, choices=DatePrecision, default=DatePrecision.DAY
     )
+    date_inferred = models.BooleanField(
+        default=False, help_text="The source does not give these dates; they are inferred."
+    )
+    date_basis = models.CharField(
+        max_length=300, blank=True, help_text="What an inferred date is inferred from."
+    )
     location = models.CharField(max_length=200, blank=True)
     participants = models.ManyToManyField(Actor, related_name="meetings", blank=True)
     parent = models.ForeignKey(
@@ -688,6 +923,10 @@ class Meeting(Timestamped):
                 name="meeting_actual_minutes_positive",
             ),
             models.CheckConstraint(condition=~Q(parent=F("pk")), name="meeting_not_own_parent"),
+            models.CheckConstraint(
+                condition=Q(date_inferred=False) | ~Q(date_basis=""),
+                name="meeting_inferred_date_has_basis",
+            ),
         ]
 
     def __str__(self):
@@ -701,6 +940,7 @@ class Meeting(Timestamped):
         validate_partial_date(self.ends_on, self.date_precision, "ends_on")
         if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
             raise ValidationError({"ends_on": "The end date is before the start date."})
+        validate_inference(self.date_inferred, self.date_basis, self.starts_on)
         ancestor = self.parent
         while ancestor is not None:
             if ancestor.pk is not None and ancestor.pk == self.pk:
@@ -709,10 +949,10 @@ class Meeting(Timestamped):
 
     @property
     def dates_display(self):
-        start = format_partial_date(self.starts_on, self.date_precision)
-        if self.ends_on and self.ends_on != self.starts_on:
-            return f"{start} – {format_partial_date(self.ends_on, self.date_precision)}"
-        return start
+        dates = format_date_range(
+            self.starts_on, self.date_precision, self.ends_on, self.date_precision
+        )
+        return format_dated(dates, self.date_inferred, self.date_basis)
 
     @property
     def longest_minutes(self):
@@ -730,10 +970,42 @@ class Proposal(Timestamped):
 
     slug = models.SlugField(max_length=150, unique=True)
     title = models.CharField(max_length=300)
+    kind = models.CharField(
+        max_length=16,
+        choices=ProposalKind,
+        default=ProposalKind.PROPOSAL,
+        help_text="A proposal asks the other side for something; a declared intention says "
+        "what this side will do on its own.",
+    )
     description = models.TextField(blank=True)
     party = models.ForeignKey(Party, models.PROTECT, related_name="proposals")
     actor = models.ForeignKey(
-        Actor, models.PROTECT, related_name="proposals", null=True, blank=True
+        Actor,
+        models.PROTECT,
+        related_name="proposals",
+        null=True,
+        blank=True,
+        help_text="Whose proposal it is (the holder), e.g. the Russian government.",
+    )
+    reported_by = models.ForeignKey(
+        Actor,
+        models.PROTECT,
+        related_name="reported_proposals",
+        null=True,
+        blank=True,
+        help_text="Who relayed it, when that is not the holder, e.g. an official reporting "
+        "his government's proposal.",
+    )
+    timing = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text='When it is to happen, in the source\'s own words ("within months").',
+    )
+    condition = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="What it depends on, in the source's own words "
+        '("Once these results are in, and if they are positive").',
     )
     meeting = models.ForeignKey(
         Meeting, models.PROTECT, related_name="proposals", null=True, blank=True
@@ -746,6 +1018,18 @@ class Proposal(Timestamped):
     proposed_on_precision = models.CharField(
         max_length=8, choices=DatePrecision, default=DatePrecision.DAY
     )
+    proposed_until = models.DateField(
+        null=True, blank=True, help_text="The last day, for a proposal made over several days."
+    )
+    proposed_until_precision = models.CharField(
+        max_length=8, choices=DatePrecision, default=DatePrecision.DAY
+    )
+    date_inferred = models.BooleanField(
+        default=False, help_text="The source does not give this date; it is inferred."
+    )
+    date_basis = models.CharField(
+        max_length=300, blank=True, help_text="What an inferred date is inferred from."
+    )
     source = models.ForeignKey(
         Source, models.PROTECT, related_name="proposals", null=True, blank=True
     )
@@ -757,8 +1041,32 @@ class Proposal(Timestamped):
         ordering = ["party__sort_order", "proposed_on", "pk"]
         constraints = [
             choices_constraint("status", ProposalStatus, "proposal_status_valid"),
+            choices_constraint("kind", ProposalKind, "proposal_kind_valid"),
             choices_constraint(
                 "proposed_on_precision", DatePrecision, "proposal_proposed_on_precision_valid"
+            ),
+            choices_constraint(
+                "proposed_until_precision",
+                DatePrecision,
+                "proposal_proposed_until_precision_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(proposed_until__isnull=True)
+                | Q(proposed_on__isnull=False, proposed_until__gte=F("proposed_on")),
+                name="proposal_range_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(date_inferred=False) | ~Q(date_basis=""),
+                name="proposal_inferred_date_has_basis",
+            ),
+            # A declared intention is this side's own act: nobody accepts or rejects it.
+            models.CheckConstraint(
+                condition=Q(
+                    kind=ProposalKind.DECLARATION,
+                    status__in=[ProposalStatus.DECLARED, ProposalStatus.WITHDRAWN],
+                )
+                | (~Q(kind=ProposalKind.DECLARATION) & ~Q(status=ProposalStatus.DECLARED)),
+                name="proposal_declaration_status",
             ),
         ]
 
@@ -777,12 +1085,61 @@ class Proposal(Timestamped):
             if statement.party_id and statement.party_id != self.party_id
         ]
 
+    @property
+    def dates_display(self):
+        dates = format_date_range(
+            self.proposed_on,
+            self.proposed_on_precision,
+            self.proposed_until,
+            self.proposed_until_precision,
+        )
+        return format_dated(dates, self.date_inferred, self.date_basis)
+
+    @property
+    def is_declaration(self):
+        return self.kind == ProposalKind.DECLARATION
+
     def clean(self):
-        validate_partial_date(self.proposed_on, self.proposed_on_precision, "proposed_on")
+        errors = {}
+        for check in (
+            lambda: validate_partial_date(
+                self.proposed_on, self.proposed_on_precision, "proposed_on"
+            ),
+            lambda: validate_date_range(
+                self.proposed_on,
+                self.proposed_on_precision,
+                self.proposed_until,
+                self.proposed_until_precision,
+                ("proposed_on", "proposed_until"),
+            ),
+            lambda: validate_inference(self.date_inferred, self.date_basis, self.proposed_on),
+        ):
+            try:
+                check()
+            except ValidationError as error:
+                errors.update(error.message_dict)
         if self.actor_id and self.party_id and self.actor.party_id != self.party_id:
-            raise ValidationError(
-                {"actor": f"{self.actor} does not belong to {self.party}, the proposing party."}
-            )
+            errors["actor"] = f"{self.actor} does not belong to {self.party}, the proposing party."
+        if self.reported_by_id and self.reported_by_id == self.actor_id:
+            errors["reported_by"] = "Leave this empty when the holder relays it themselves."
+        if self.kind == ProposalKind.DECLARATION and self.status not in (
+            ProposalStatus.DECLARED,
+            ProposalStatus.WITHDRAWN,
+        ):
+            errors["status"] = "A declared intention is either declared or withdrawn."
+        if self.kind != ProposalKind.DECLARATION and self.status == ProposalStatus.DECLARED:
+            errors["status"] = "Only a declared intention has the status “declared”."
+        # The timing and the condition are the source's own words, not a summary of them.
+        text = self.source.text if self.source_id else None
+        for name in ("timing", "condition"):
+            words = getattr(self, name)
+            if words and text is not None and words not in text:
+                errors[name] = (
+                    f"These words are not in the source: give the {name} exactly as the "
+                    "source words it." + quotes.describe_near_miss(text, words)
+                )
+        if errors:
+            raise ValidationError(errors)
 
 
 class ProposalParameter(Versioned):
@@ -831,13 +1188,19 @@ class StatementQuerySet(audit.AuditedQuerySet):
         "party_id",
         "stance",
         "stated_on",
+        "stated_on_precision",
+        "stated_until",
+        "stated_until_precision",
+        "date_inferred",
+        "joint",
+        "kind",
         "source",
         "source_id",
         "start",
     }
 
     def analysis(self):
-        return self.filter(kind=AttributionKind.ANALYSIS)
+        return self.filter(kind__in=AUTHOR_KINDS)
 
     def delete(self):
         with transaction.atomic(using=self.db):
@@ -846,7 +1209,7 @@ class StatementQuerySet(audit.AuditedQuerySet):
 
     def positions(self):
         """Statements that record a party's position, leaving out the author's analysis."""
-        return self.exclude(kind=AttributionKind.ANALYSIS)
+        return self.exclude(kind__in=AUTHOR_KINDS)
 
     def bulk_create(self, objs, *args, **kwargs):
         objs = list(objs)
@@ -948,20 +1311,89 @@ class Statement(Timestamped):
     )
     topics = models.ManyToManyField(Topic, through="StatementTopic", related_name="statements")
     stance = models.CharField(max_length=16, choices=Stance)
+    certainty = models.CharField(
+        max_length=12,
+        choices=Certainty,
+        default=Certainty.FIRM,
+        help_text="Firm; hedged (“so far”, “too early”); speculative (“possible”, “probably”).",
+    )
+    # The condition of a conditional stance: a second exact span of the same source.
+    condition_quote = models.TextField(
+        blank=True,
+        help_text="The words that state the condition, verbatim from the same source.",
+    )
+    condition_start = models.PositiveIntegerField(null=True, blank=True)
+    condition_end = models.PositiveIntegerField(null=True, blank=True)
+    condition_topic = models.ForeignKey(
+        Topic,
+        models.PROTECT,
+        related_name="conditioned_statements",
+        null=True,
+        blank=True,
+        help_text="The position the condition depends on, e.g. the ABM Treaty standing.",
+    )
+    condition_proposal = models.ForeignKey(
+        "Proposal",
+        models.PROTECT,
+        related_name="conditioned_statements",
+        null=True,
+        blank=True,
+        help_text="The proposal the condition depends on.",
+    )
     kind = models.CharField(
         "attribution kind", max_length=16, choices=AttributionKind, db_index=True
+    )
+    holder = models.ForeignKey(
+        Actor,
+        models.PROTECT,
+        related_name="held_statements",
+        null=True,
+        blank=True,
+        help_text="Whose position it is, when the speaker reports another's (an official "
+        "relaying his government's proposal).",
+    )
+    joint = models.BooleanField(
+        "joint claim",
+        default=False,
+        help_text="A claim about both sides (“both parties are much closer to…”): it is shown "
+        "for the topic, but is neither side's own stance.",
     )
     stated_on = models.DateField(null=True, blank=True)
     stated_on_precision = models.CharField(
         max_length=8, choices=DatePrecision, default=DatePrecision.DAY
     )
+    stated_until = models.DateField(
+        null=True, blank=True, help_text="The end, when the date is a range (“August 7 and 8”)."
+    )
+    stated_until_precision = models.CharField(
+        max_length=8, choices=DatePrecision, default=DatePrecision.DAY
+    )
+    date_inferred = models.BooleanField(
+        default=False, help_text="The source does not date the words; the date is inferred."
+    )
+    date_basis = models.CharField(
+        max_length=300, blank=True, help_text="What an inferred date is inferred from."
+    )
     meeting = models.ForeignKey(
         Meeting, models.PROTECT, related_name="statements", null=True, blank=True
+    )
+    meeting_relation = models.CharField(
+        max_length=8,
+        choices=MeetingRelation,
+        blank=True,
+        help_text="Said at the meeting, or about it (said elsewhere or later).",
     )
     proposal = models.ForeignKey(
         Proposal, models.PROTECT, related_name="statements", null=True, blank=True
     )
     proposal_stance = models.CharField(max_length=16, choices=ProposalStance, blank=True)
+    # The same words in the original language, when the source is a translation of
+    # another stored source.
+    original_quote = models.TextField(
+        blank=True, help_text="The words in the original-language source, verbatim."
+    )
+    original_start = models.PositiveIntegerField(null=True, blank=True)
+    original_end = models.PositiveIntegerField(null=True, blank=True)
     note = models.TextField(blank=True, help_text="Editorial note; not part of the quote.")
     needs_review = models.BooleanField(
         default=False,
@@ -1030,9 +1462,49 @@ class Statement(Timestamped):
                 name="statement_offsets_span_quote",
             ),
             models.CheckConstraint(
-                condition=Q(kind=AttributionKind.ANALYSIS, party__isnull=True)
-                | (~Q(kind=AttributionKind.ANALYSIS) & Q(party__isnull=False)),
+                condition=Q(kind__in=AUTHOR_KINDS, party__isnull=True)
+                | (~Q(kind__in=AUTHOR_KINDS) & Q(party__isnull=False)),
                 name="statement_analysis_has_no_party",
+            ),
+            choices_constraint("certainty", Certainty, "statement_certainty_valid"),
+            choices_constraint(
+                "stated_until_precision", DatePrecision, "statement_stated_until_precision_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(stated_until__isnull=True)
+                | Q(stated_on__isnull=False, stated_until__gte=F("stated_on")),
+                name="statement_range_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(date_inferred=False) | ~Q(date_basis=""),
+                name="statement_inferred_date_has_basis",
+            ),
+            models.CheckConstraint(
+                condition=Q(meeting__isnull=True, meeting_relation="")
+                | Q(meeting__isnull=False, meeting_relation__in=MeetingRelation.values),
+                name="statement_meeting_relation_valid",
+            ),
+            # A second span is whole or absent, and its words are the text between its
+            # offsets (which Statement.anchor_second_spans() checks against the source).
+            models.CheckConstraint(
+                condition=Q(condition_start__isnull=True, condition_end__isnull=True)
+                & Q(condition_quote="")
+                | Q(
+                    condition_start__gte=0,
+                    condition_end=F("condition_start") + Length("condition_quote"),
+                    condition_end__gt=F("condition_start"),
+                ),
+                name="statement_condition_span",
+            ),
+            models.CheckConstraint(
+                condition=Q(original_start__isnull=True, original_end__isnull=True)
+                & Q(original_quote="")
+                | Q(
+                    original_start__gte=0,
+                    original_end=F("original_start") + Length("original_quote"),
+                    original_end__gt=F("original_start"),
+                ),
+                name="statement_original_span",
             ),
             models.CheckConstraint(
                 condition=Q(proposal__isnull=False) | Q(proposal_stance=""),
@@ -1104,23 +1576,36 @@ class Statement(Timestamped):
         errors = {}
         self.party_id = self.actor.party_id if self.actor_id else None
         if self.actor_id and self.kind:
-            is_analysis = self.kind == AttributionKind.ANALYSIS
-            if is_analysis and self.actor.party_id is not None:
+            is_author = self.kind in AUTHOR_KINDS
+            if is_author and self.actor.party_id is not None:
                 errors["kind"] = (
-                    f"{self.actor} speaks for {self.actor.party}; the author's analysis must be "
-                    "attributed to an actor with no party, such as the article's author."
+                    f"{self.actor} speaks for {self.actor.party}; the author's analysis or "
+                    "narration must be attributed to an actor with no party, such as the "
+                    "article's author."
                 )
-            elif not is_analysis and self.actor.party_id is None:
+            elif not is_author and self.actor.party_id is None:
                 errors["actor"] = (
                     f"{self.actor} speaks for no party, so this can only be recorded as the "
-                    "author's analysis."
+                    "author's analysis or narration."
                 )
         if self.proposal_stance and not self.proposal_id:
             errors["proposal_stance"] = "Choose the proposal this stance is on."
-        try:
-            validate_partial_date(self.stated_on, self.stated_on_precision, "stated_on")
-        except ValidationError as error:
-            errors.update(error.message_dict)
+        errors.update(self.codebook_errors())
+        for check in (
+            lambda: validate_partial_date(self.stated_on, self.stated_on_precision, "stated_on"),
+            lambda: validate_date_range(
+                self.stated_on,
+                self.stated_on_precision,
+                self.stated_until,
+                self.stated_until_precision,
+                ("stated_on", "stated_until"),
+            ),
+            lambda: validate_inference(self.date_inferred, self.date_basis, self.stated_on),
+        ):
+            try:
+                check()
+            except ValidationError as error:
+                errors.update(error.message_dict)
         if self.source_id:
             try:
                 self.resolve_review_state()
@@ -1133,6 +1618,95 @@ class Statement(Timestamped):
                 self.anchor()
             except ValidationError as error:
                 errors.update(error.message_dict)
+        if errors:
+            raise ValidationError(errors)
+
+    def codebook_errors(self):
+        """The rules of docs/codebook.md that tie one field to another, by field."""
+        errors = {}
+        author = self.kind in AUTHOR_KINDS
+        if self.meeting_id and not self.meeting_relation:
+            errors["meeting_relation"] = (
+                "Say whether the words were said at the meeting or are about it."
+            )
+        if self.meeting_relation and not self.meeting_id:
+            errors["meeting_relation"] = "Choose the meeting first, or leave this empty."
+        if self.stance == Stance.CONDITIONAL and not (
+            self.condition_quote or self.condition_start is not None
+        ):
+            errors["condition_quote"] = (
+                "A conditional stance states its condition: give the words of the source "
+                "that say it (select them, or give their offsets)."
+            )
+        if self.stance == Stance.NEUTRAL and (
+            self.condition_quote
+            or self.condition_start is not None
+            or self.condition_topic_id
+            or self.condition_proposal_id
+        ):
+            errors["stance"] = (
+                "A statement that takes no position has no condition: choose its stance, "
+                "or remove the condition."
+            )
+        if (self.condition_topic_id or self.condition_proposal_id) and not (
+            self.condition_quote or self.condition_start is not None
+        ):
+            errors["condition_quote"] = (
+                "Give the words of the source that state the condition first; what it "
+                "depends on is recorded with them."
+            )
+        if self.holder_id and self.actor_id:
+            if self.holder_id == self.actor_id:
+                errors["holder"] = "Leave this empty when the speaker states their own position."
+            elif author:
+                errors["holder"] = (
+                    "The author's own words hold no side's position; record the words as "
+                    "the holder's, reported or paraphrased."
+                )
+            elif self.holder.party_id != self.actor.party_id:
+                errors["holder"] = (
+                    f"{self.holder} is not on {self.actor}'s side; record the words as "
+                    f"{self.holder}'s, reported (kind “Reported speech”)."
+                )
+        if self.joint and author:
+            errors["joint"] = (
+                "A joint claim is a side's claim about both sides; the author's own "
+                "description of both sides is narration or analysis."
+            )
+        if self.original_quote or self.original_start is not None:
+            original = self.source.original if self.source_id else None
+            if original is None:
+                errors["original_quote"] = (
+                    "The source is not linked to a stored original-language text; link it "
+                    "(the source's “original”) before pairing the words."
+                )
+        return errors
+
+    def anchor_second_spans(self):
+        """
+        Anchor the condition (in the same source) and the original-language words (in the
+        source's original), as anchor() does the quote: the words must be the text at their
+        offsets, or stand exactly once in it. Raises ValidationError by field.
+        """
+        errors = {}
+        spans = [("condition", self.source.text)]
+        original = self.source.original
+        if (self.original_quote or self.original_start is not None) and original is not None:
+            # (Without an original, codebook_errors() says what to do.)
+            spans.append(("original", original.text))
+        for name, text in spans:
+            quote = getattr(self, f"{name}_quote")
+            start, end = getattr(self, f"{name}_start"), getattr(self, f"{name}_end")
+            if not quote and start is None and end is None:
+                continue
+            try:
+                quote, start, end = quotes.exact_span(text, quote, start, end)
+            except ValueError as error:
+                errors[f"{name}_quote"] = str(error)
+                continue
+            setattr(self, f"{name}_quote", quote)
+            setattr(self, f"{name}_start", start)
+            setattr(self, f"{name}_end", end)
         if errors:
             raise ValidationError(errors)
 
@@ -1295,6 +1869,7 @@ class Statement(Timestamped):
         self.quote, self.start, self.end = quote, found.start, found.end
         self.prefix, self.suffix = found.prefix, found.suffix
         self.source_sha256 = self.source.sha256 or Source.text_hash(text)
+        self.anchor_second_spans()
 
     @staticmethod
     def located_elsewhere(text, quote):
@@ -1344,7 +1919,31 @@ class Statement(Timestamped):
 
     @property
     def stated_on_display(self):
-        return format_partial_date(self.stated_on, self.stated_on_precision)
+        """The date as known, a range if it is one, with its inference said."""
+        dates = format_date_range(
+            self.stated_on,
+            self.stated_on_precision,
+            self.stated_until,
+            self.stated_until_precision,
+        )
+        return format_dated(dates, self.date_inferred, self.date_basis)
+
+    @property
+    def is_author(self):
+        return self.kind in AUTHOR_KINDS
+
+    @property
+    def is_speech(self):
+        """Reported by its source as said: a speaker's own words or reported speech."""
+        return self.kind in (AttributionKind.DIRECT_QUOTE, AttributionKind.REPORTED)
+
+    @property
+    def meeting_display(self):
+        """ "at the Kremlin meeting" or "about the Kremlin meeting"."""
+        if not self.meeting_id:
+            return ""
+        said = "at" if self.meeting_relation == MeetingRelation.SAID_AT else "about"
+        return f"{said} {self.meeting.title}"
 
     def neighbour_on(self, topic, step):
         """The statement before (step -1) or after (step +1) this one on a topic, or None."""
@@ -1369,20 +1968,38 @@ class Statement(Timestamped):
         )
 
     def citation(self, url):
-        """A ready-to-copy citation of this statement, quote verbatim."""
+        """
+        A ready-to-copy citation of this statement, its words verbatim. Only a direct quote
+        is put in quotation marks after the speaker's name: reported speech, a paraphrase or
+        a media report is the source's wording, so it is cited as the source's ("According
+        to …, X said that …" would put words in a speaker's mouth if quoted).
+        """
         actor = self.actor.label + (f" ({self.actor.role})" if self.actor.role else "")
-        where = f", {self.meeting.title}" if self.meeting_id else ""
+        where = f", {self.meeting_display}" if self.meeting_id else ""
         source = self.source
         publisher = f", {source.publisher}" if source.publisher else ""
+        translated = f", {source.translation_display}" if source.translated_from else ""
         place = (
             "its place in the text awaits review after an edit of the text"
             if self.needs_review
             else f"characters {self.start}–{self.end}"
         )
+        if self.kind == AttributionKind.DIRECT_QUOTE:
+            words = f"{actor}, {self.stated_on_display}{where}: “{self.quote}”"
+        elif self.is_author:  # the author's own words are the source's
+            words = (
+                f"{actor}, {self.stated_on_display}{where} ({self.get_kind_display().lower()}):"
+                f" “{self.quote}”"
+            )
+        else:
+            words = (
+                f"{actor}, {self.stated_on_display}{where} "
+                f"({self.get_kind_display().lower()}, in the source's words, not the "
+                f"speaker's): {self.quote}"
+            )
         return (
-            f"{actor}, {self.stated_on_display}{where}: “{self.quote}” "
-            f"({self.get_kind_display().lower()}). In: “{source.title}”{publisher}, "
-            f"{source.published_on_display}, {place}. {url}"
+            f"{words}. In: “{source.title}”{publisher}, {source.published_on_display}"
+            f"{translated}, {place}. {url}"
         )
 
     @property
@@ -1434,10 +2051,29 @@ class StatementTopic(models.Model):
     party = models.ForeignKey(
         Party, models.DO_NOTHING, null=True, blank=True, editable=False, related_name="+"
     )
+    # The statement's stance, or this topic's own where the direction differs between the
+    # statement's topics (keeping the ABM Treaty supports the treaty and opposes a national
+    # missile defense that it forbids).
     stance = models.CharField(max_length=16, blank=True, editable=False)
+    stance_override = models.CharField(
+        "stance on this topic",
+        max_length=16,
+        choices=Stance,
+        blank=True,
+        help_text="Only where the statement's stance has the other direction on this topic.",
+    )
     sort_date = models.DateField(default=UNDATED, editable=False)
     # The statements list's order: (stated_on, source, start, statement), as Statement's.
     stated_on = models.DateField(null=True, blank=True, editable=False)
+    # The rest of the statement's date, for positions in time (comparison.py).
+    stated_on_precision = models.CharField(max_length=8, blank=True, editable=False)
+    stated_until = models.DateField(null=True, blank=True, editable=False)
+    stated_until_precision = models.CharField(max_length=8, blank=True, editable=False)
+    date_inferred = models.BooleanField(default=False, editable=False)
+    joint = models.BooleanField(default=False, editable=False)
+    kind = models.CharField(max_length=16, blank=True, editable=False)
+    # Where the statement stands among its cell's on the dashboard (see lead_rank()).
+    lead_rank = models.PositiveSmallIntegerField(default=0, editable=False)
     source = models.ForeignKey(
         Source,
         models.DO_NOTHING,
@@ -1459,6 +2095,12 @@ class StatementTopic(models.Model):
                 name="statementtopic_cell_order",
             ),
             models.Index(fields=["topic", "party", "stance"], name="statementtopic_cell_stance"),
+            # The dashboard's order in a cell: the evidence that carries the position first,
+            # newest first (see lead_rank()).
+            models.Index(
+                fields=["topic", "party", "lead_rank", "-sort_date", "-statement"],
+                name="statementtopic_cell_lead",
+            ),
             models.Index(
                 fields=["topic", "stated_on", "source", "start", "statement"],
                 name="statementtopic_list_order",
@@ -1474,33 +2116,90 @@ class StatementTopic(models.Model):
         return f"{self.topic} ← statement {self.statement_id}"
 
     def save(self, *args, **kwargs):
-        statement = Statement._base_manager.only(*COPIED_TO_LINKS).get(pk=self.statement_id)
+        statement = Statement._base_manager.only(*COPIED_TO_LINKS, "stance").get(
+            pk=self.statement_id
+        )
         for name in COPIED_TO_LINKS:
             setattr(self, name, getattr(statement, name))
+        self.stance = self.stance_override or statement.stance
         self.sort_date = statement.stated_on or UNDATED
+        self.lead_rank = lead_rank(self.stance, self.kind, self.joint, self.stated_on)
         super().save(*args, **kwargs)
 
+    def clean(self):
+        if self.stance_override and self.statement_id:
+            own = Statement._base_manager.filter(pk=self.statement_id).values_list(
+                "stance", flat=True
+            )
+            if own and own[0] == self.stance_override:
+                raise ValidationError(
+                    {"stance_override": "This is the statement's own stance: leave it empty."}
+                )
 
-# The fields a topic link copies from its statement as they are (it also keeps sort_date).
-COPIED_TO_LINKS = ("party_id", "stance", "stated_on", "source_id", "start")
+
+# Speech that carries a side's position most directly.
+SPEECH_KINDS = ("direct_quote", "reported")
+
+
+def lead_rank(stance, kind, joint, stated_on):
+    """
+    The order of a statement among its cell's on the dashboard: first what carries the
+    side's position (a stance, in its own words or reported speech, then paraphrased or
+    relayed), dated before undated; then what describes (no stance, or a joint claim).
+    Within a rank, newest first. LEAD_RANK is the same rule in SQL.
+    """
+    if stance == Stance.NEUTRAL or joint:
+        return 3 if stated_on else 4
+    if stated_on is None:
+        return 2
+    return 0 if kind in SPEECH_KINDS else 1
+
+
+LEAD_RANK = models.Case(
+    models.When(Q(stance=Stance.NEUTRAL) | Q(joint=True), stated_on__isnull=False, then=3),
+    models.When(Q(stance=Stance.NEUTRAL) | Q(joint=True), then=4),
+    models.When(stated_on__isnull=True, then=2),
+    models.When(kind__in=SPEECH_KINDS, then=0),
+    default=1,
+)
+
+
+# The fields a topic link copies from its statement as they are (it also keeps sort_date,
+# and the stance unless it has its own).
+COPIED_TO_LINKS = (
+    "kind",
+    "party_id",
+    "stated_on",
+    "stated_on_precision",
+    "stated_until",
+    "stated_until_precision",
+    "date_inferred",
+    "joint",
+    "source_id",
+    "start",
+)
 
 
 def sync_topic_links(statements):
-    """Copy party, stance, date, source and start from ``statements`` (a queryset) to
-    their topic links."""
+    """Copy party, stance, dates, joint flag, source and start from ``statements`` (a
+    queryset) to their topic links."""
     own = Statement._base_manager.filter(pk=OuterRef("statement_id"))
-    return (
-        models.QuerySet(StatementTopic)
-        .filter(statement__in=statements.values("pk"))
-        .update(
-            **{name: Subquery(own.values(name)[:1]) for name in COPIED_TO_LINKS},
-            sort_date=Coalesce(
-                Subquery(own.values("stated_on")[:1]),
-                models.Value(UNDATED),
-                output_field=models.DateField(),
-            ),
-        )
+    links = models.QuerySet(StatementTopic).filter(statement__in=statements.values("pk"))
+    count = links.update(
+        **{name: Subquery(own.values(name)[:1]) for name in COPIED_TO_LINKS},
+        stance=models.Case(
+            models.When(stance_override="", then=Subquery(own.values("stance")[:1])),
+            default=F("stance_override"),
+        ),
+        sort_date=Coalesce(
+            Subquery(own.values("stated_on")[:1]),
+            models.Value(UNDATED),
+            output_field=models.DateField(),
+        ),
     )
+    # From the link's own copy, now up to date.
+    links.update(lead_rank=LEAD_RANK)
+    return count
 
 
 class DismissedSuggestion(models.Model):

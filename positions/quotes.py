@@ -42,6 +42,42 @@ def anchor_at(text, start, end):
     )
 
 
+def exact_span(text, quote, start, end):
+    """
+    The span of ``text`` that ``quote`` and its offsets name, as (quote, start, end): the
+    words must be the text between the offsets (empty words are filled in from them), or,
+    without offsets, stand exactly once in the text. Raises ValueError saying what is wrong.
+    """
+    if start is not None and end is None and quote:
+        end = start + len(quote)
+    if start is None and end is not None and quote:
+        start = end - len(quote)
+    if start is not None and end is not None:
+        if start < 0 or end <= start:
+            raise ValueError("The end offset must be greater than the start.")
+        if end > len(text):
+            raise ValueError(f"The text is only {len(text)} characters long; end is {end}.")
+        actual = text[start:end]
+        if quote and actual != quote:
+            raise ValueError(
+                f"The words do not match the text at offsets {start}–{end}, which reads "
+                f"“{excerpt(actual)}”."
+            )
+        return actual, start, end
+    if not quote:
+        raise ValueError("Give the words, their offsets, or both.")
+    found = occurrences(text, quote)
+    if not found:
+        raise ValueError("These words are not in the text." + describe_near_miss(text, quote))
+    if len(found) > 1:
+        listed = ", ".join(str(offset) for offset in found[:10])
+        raise ValueError(
+            f"These words occur {len(found)} times in the text (at offsets {listed}); give "
+            "the start offset of the one you mean."
+        )
+    return quote, found[0], found[0] + len(quote)
+
+
 def describe_near_miss(text, quote):
     """A hint for a quote that is not in the text as typed, or "" if there is none."""
     if quote != quote.strip() and quote.strip() and quote.strip() in text:

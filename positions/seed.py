@@ -147,6 +147,9 @@ class SeedLoader:
             published_on_precision=entry.get("published_on_precision", "day"),
             url=entry.get("url", ""),
             text=text,
+            language=entry.get("language", "en"),
+            translated_from=entry.get("translated_from", ""),
+            original=self.source(entry["original"]) if entry.get("original") else None,
             note=entry.get("note", ""),
         )
         source.sha256 = sha256
@@ -177,6 +180,8 @@ class SeedLoader:
             starts_on=parse_date(entry.get("starts_on")),
             ends_on=parse_date(entry.get("ends_on")),
             date_precision=entry.get("date_precision", "day"),
+            date_inferred=entry.get("date_inferred", False),
+            date_basis=entry.get("date_basis", ""),
             location=entry.get("location", ""),
             parent=Meeting.objects.get(slug=entry["parent"]) if entry.get("parent") else None,
             planned_minutes=entry.get("planned_minutes"),
@@ -194,13 +199,21 @@ class SeedLoader:
         proposal = Proposal(
             slug=entry["slug"],
             title=entry["title"],
+            kind=entry.get("kind", "proposal"),
             description=entry.get("description", ""),
             party=Party.objects.get(code=entry["party"]),
-            actor=Actor.objects.get(slug=entry["actor"]) if entry.get("actor") else None,
+            actor=self.actor(entry.get("actor")),
+            reported_by=self.actor(entry.get("reported_by")),
+            timing=entry.get("timing", ""),
+            condition=entry.get("condition", ""),
             meeting=Meeting.objects.get(slug=entry["meeting"]) if entry.get("meeting") else None,
             status=entry.get("status", "proposed"),
             proposed_on=parse_date(entry.get("proposed_on")),
             proposed_on_precision=entry.get("proposed_on_precision", "day"),
+            proposed_until=parse_date(entry.get("proposed_until")),
+            proposed_until_precision=entry.get("proposed_until_precision", "day"),
+            date_inferred=entry.get("date_inferred", False),
+            date_basis=entry.get("date_basis", ""),
             source=self.source(entry["source"]) if entry.get("source") else None,
         )
         proposal, created = self.save_new(proposal, {"slug": proposal.slug})
@@ -221,13 +234,27 @@ class SeedLoader:
             quote=entry["quote"],
             start=entry.get("start"),
             stance=entry["stance"],
+            certainty=entry.get("certainty", "firm"),
+            condition_quote=entry.get("condition", ""),
+            condition_start=entry.get("condition_start"),
+            condition_topic=(
+                Topic.objects.get(slug=entry["condition_topic"])
+                if entry.get("condition_topic")
+                else None
+            ),
+            condition_proposal=self.proposal(entry.get("condition_proposal")),
             kind=entry["kind"],
+            holder=self.actor(entry.get("holder")),
+            joint=entry.get("joint", False),
             stated_on=parse_date(entry.get("stated_on")),
             stated_on_precision=entry.get("stated_on_precision", "day"),
+            stated_until=parse_date(entry.get("stated_until")),
+            stated_until_precision=entry.get("stated_until_precision", "day"),
+            date_inferred=entry.get("date_inferred", False),
+            date_basis=entry.get("date_basis", ""),
             meeting=Meeting.objects.get(slug=entry["meeting"]) if entry.get("meeting") else None,
-            proposal=(
-                Proposal.objects.get(slug=entry["proposal"]) if entry.get("proposal") else None
-            ),
+            meeting_relation=entry.get("meeting_relation", ""),
+            proposal=self.proposal(entry.get("proposal")),
             proposal_stance=entry.get("proposal_stance", ""),
             note=entry.get("note", ""),
         )
@@ -242,7 +269,21 @@ class SeedLoader:
         if created:
             statement.topics.set(Topic.objects.filter(slug__in=entry["topics"]))
             self.check_all_found(entry["topics"], statement.topics.all())
+            # Its own stance on some of its topics (docs/codebook.md).
+            for slug, stance in entry.get("topic_stances", {}).items():
+                link = statement.topic_links.get(topic__slug=slug)
+                link.stance_override = stance
+                link.full_clean()
+                link.save()
         return statement, created
+
+    @staticmethod
+    def actor(slug):
+        return Actor.objects.get(slug=slug) if slug else None
+
+    @staticmethod
+    def proposal(slug):
+        return Proposal.objects.get(slug=slug) if slug else None
 
     @staticmethod
     def check_all_found(wanted, found):

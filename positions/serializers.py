@@ -13,6 +13,7 @@ from positions.models import (
     Proposal,
     ProposalParameter,
     Source,
+    Stance,
     Statement,
     Topic,
 )
@@ -64,6 +65,17 @@ class StrictIntegerField(serializers.IntegerField):
         if isinstance(data, bool) or not isinstance(data, int):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true or false only: not 0, 1, "yes" or "true", which DRF would take."""
+
+    default_error_messages = {"invalid": "Must be true or false."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
 
 
 class StrictManyRelatedField(ManyRelatedField):
@@ -130,6 +142,7 @@ class ModelValidatedSerializer(serializers.ModelSerializer):
         model_fields.TextField: StrictCharField,
         model_fields.SlugField: StrictSlugField,
         model_fields.URLField: StrictURLField,
+        model_fields.BooleanField: StrictBooleanField,
         **{
             field: StrictIntegerField
             for field, mapped in serializers.ModelSerializer.serializer_field_mapping.items()
@@ -275,6 +288,9 @@ class SourceSerializer(ModelValidatedSerializer):
             "published_on",
             "published_on_precision",
             "url",
+            "language",
+            "translated_from",
+            "original",
             "sha256",
             "note",
             "text",
@@ -339,6 +355,47 @@ class StatementSerializer(ModelValidatedSerializer):
     proposal = ProposalReferenceField(
         queryset=Proposal.objects.all(), allow_null=True, required=False
     )
+    holder = ActorReferenceField(
+        queryset=Actor.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="Whose position it is, when the speaker (actor) reports another's.",
+    )
+    # A second exact span of the same source, kept byte for byte like the quote.
+    condition_quote = StrictCharField(
+        trim_whitespace=False,
+        allow_blank=True,
+        required=False,
+        help_text="The words of the source that state a conditional stance's condition.",
+    )
+    condition_start = StrictIntegerField(
+        min_value=0, max_value=2**31 - 1, required=False, allow_null=True
+    )
+    condition_end = StrictIntegerField(
+        min_value=1, max_value=2**31 - 1, required=False, allow_null=True
+    )
+    condition_topic = StrictSlugRelatedField(
+        slug_field="slug", queryset=Topic.objects.all(), allow_null=True, required=False
+    )
+    original_quote = StrictCharField(
+        trim_whitespace=False,
+        allow_blank=True,
+        required=False,
+        help_text="The same words in the source's original-language text, verbatim.",
+    )
+    original_start = StrictIntegerField(
+        min_value=0, max_value=2**31 - 1, required=False, allow_null=True
+    )
+    original_end = StrictIntegerField(
+        min_value=1, max_value=2**31 - 1, required=False, allow_null=True
+    )
+    topic_stances = serializers.DictField(
+        child=serializers.ChoiceField(choices=Stance.choices),
+        required=False,
+        help_text="The stance on a topic where it differs from the statement's own (its "
+        "direction is the other way on that topic), by topic slug; only such topics are "
+        "listed. Writing it replaces every such stance.",
+    )
     client_reference = serializers.RegexField(
         CLIENT_REFERENCE,
         max_length=64,
@@ -364,12 +421,29 @@ class StatementSerializer(ModelValidatedSerializer):
             "quote",
             "selector",
             "stance",
+            "topic_stances",
+            "certainty",
+            "condition_quote",
+            "condition_start",
+            "condition_end",
+            "condition_topic",
+            "condition_proposal",
             "kind",
+            "holder",
+            "joint",
             "stated_on",
             "stated_on_precision",
+            "stated_until",
+            "stated_until_precision",
+            "date_inferred",
+            "date_basis",
             "meeting",
+            "meeting_relation",
             "proposal",
             "proposal_stance",
+            "original_quote",
+            "original_start",
+            "original_end",
             "note",
             "needs_review",
             "client_reference",
@@ -403,8 +477,64 @@ class StatementSerializer(ModelValidatedSerializer):
             attrs.setdefault("end", None)
         return attrs
 
+    def validate(self, attrs):
+        stances = attrs.pop("topic_stances", None)
+        if stances is not None:
+            topics = attrs.get("topics")
+            slugs = (
+                {topic.slug for topic in topics}
+                if topics is not None
+                else set(self.instance.topics.values_list("slug", flat=True))
+                if self.instance is not None
+                else set()
+            )
+            stance = attrs.get("stance", getattr(self.instance, "stance", None))
+            errors = [
+                f"“{slug}” is not one of the statement's topics."
+                for slug in stances
+                if slug not in slugs
+            ] + [
+                f"On “{slug}” this is the statement's own stance: leave the topic out."
+                for slug, value in stances.items()
+                if value == stance
+            ]
+            if errors:
+                raise serializers.ValidationError({"topic_stances": errors})
+        elif attrs.get("topics") is not None and self.instance is not None:
+            # Stances of topics the statement keeps stay; those of topics it drops go.
+            kept = {topic.slug for topic in attrs["topics"]}
+            stances = {
+                slug: value
+                for slug, value in topic_stances_of(self.instance).items()
+                if slug in kept
+            }
+        self.topic_stances = stances
+        return super().validate(attrs)
+
+    def create(self, validated_data):
+        with transaction.atomic():
+            statement = super().create(validated_data)
+            self.save_topic_stances(statement)
+        return statement
+
+    def update(self, instance, validated_data):
+        with transaction.atomic():
+            statement = super().update(instance, validated_data)
+            self.save_topic_stances(statement)
+        return statement
+
+    def save_topic_stances(self, statement):
+        if self.topic_stances is None:
+            return
+        for link in statement.topic_links.select_related("topic"):
+            wanted = self.topic_stances.get(link.topic.slug, "")
+            if link.stance_override != wanted:
+                link.stance_override = wanted
+                link.save()
+
     def to_representation(self, statement):
         data = super().to_representation(statement)
+        data["topic_stances"] = topic_stances_of(statement)
         data["selector"] = (
             None
             if statement.needs_review
@@ -430,6 +560,17 @@ class StatementSerializer(ModelValidatedSerializer):
         return ["topics"]
 
 
+def topic_stances_of(statement):
+    """{topic slug: stance} where the statement's stance on a topic is its own."""
+    if statement.pk is None:
+        return {}
+    return dict(
+        statement.topic_links.exclude(stance_override="")
+        .order_by("topic__sort_order", "topic__name")
+        .values_list("topic__slug", "stance_override")
+    )
+
+
 class ParameterSerializer(serializers.ModelSerializer):
     class Meta:
         model = ProposalParameter
@@ -452,20 +593,33 @@ class ProposalSerializer(ModelValidatedSerializer):
             "id",
             "slug",
             "title",
+            "kind",
             "description",
             "party",
             "actor",
+            "reported_by",
             "topics",
             "parameters",
             "status",
+            "timing",
+            "condition",
             "meeting",
             "proposed_on",
             "proposed_on_precision",
+            "proposed_until",
+            "proposed_until_precision",
+            "date_inferred",
+            "date_basis",
             "source",
             "responses",
             "version",
         ]
         read_only_fields = ["version"]
+        # The source's own words, exactly.
+        extra_kwargs = {
+            "timing": {"trim_whitespace": False},
+            "condition": {"trim_whitespace": False},
+        }
 
     @extend_schema_field(
         {
@@ -508,6 +662,8 @@ class MeetingSerializer(ModelValidatedSerializer):
             "starts_on",
             "ends_on",
             "date_precision",
+            "date_inferred",
+            "date_basis",
             "location",
             "participants",
             "parent",

@@ -1,5 +1,5 @@
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
@@ -11,6 +11,7 @@ from positions.comparison import (
     by_pk,
     compare,
     compare_filtered,
+    exchange,
     filtered_proposals,
     first_per_cell,
 )
@@ -19,6 +20,7 @@ from positions.filters import StatementFilter
 from positions.models import (
     Actor,
     Meeting,
+    MeetingRelation,
     Party,
     Proposal,
     Source,
@@ -67,7 +69,14 @@ def dashboard(request):
 def statement_detail(request, pk):
     statement = get_object_or_404(
         Statement.objects.select_related(
-            "actor", "party", "source", "meeting__parent", "proposal__party"
+            "actor",
+            "party",
+            "holder",
+            "source__original",
+            "meeting__parent",
+            "proposal__party",
+            "condition_topic",
+            "condition_proposal",
         ).prefetch_related("topics"),
         pk=pk,
     )
@@ -82,6 +91,7 @@ def statement_detail(request, pk):
         "before": text[paragraph_start : statement.start],
         "after": text[statement.end : paragraph_end],
         "neighbours": neighbours,
+        "topic_stances": statement.topic_links.exclude(stance_override="").select_related("topic"),
         "citation": statement.citation(request.build_absolute_uri(statement.get_absolute_url())),
     }
     return render(request, "positions/statement_detail.html", context)
@@ -145,12 +155,22 @@ def meetings_with_details(meetings):
     """Meetings with their participants, statement count and first statements."""
     meetings = list(
         meetings.prefetch_related("participants__party")
-        .annotate(statement_count=Count("statements"))
+        .annotate(
+            statement_count=Count("statements"),
+            said_count=Count(
+                "statements", filter=Q(statements__meeting_relation=MeetingRelation.SAID_AT)
+            ),
+            about_count=Count(
+                "statements", filter=Q(statements__meeting_relation=MeetingRelation.ABOUT)
+            ),
+        )
         .select_related("source")
         .defer("source__text")
         .order_by("starts_on", "pk")
     )
-    ordered = Statement.objects.order_by("start", "pk").values_list("pk")
+    # What was said at the meeting first ("said_at" sorts before "about"), then what is
+    # said about it, each in the order of the source.
+    ordered = Statement.objects.order_by("-meeting_relation", "start", "pk").values_list("pk")
     first = first_per_cell(
         [
             (meeting.pk, ordered.filter(meeting=meeting.pk))
@@ -172,7 +192,7 @@ def meetings_with_details(meetings):
 def proposal_list(request):
     responses = Statement.objects.select_related("actor", "party").order_by("stated_on", "pk")
     proposals = (
-        Proposal.objects.select_related("party", "actor", "meeting")
+        Proposal.objects.select_related("party", "actor", "reported_by", "meeting")
         .prefetch_related("parameters", "topics", Prefetch("statements", queryset=responses))
         .order_by("party__sort_order", "proposed_on", "pk")
     )
@@ -203,7 +223,10 @@ def actor_list(request):
 def actor_detail(request, slug):
     actor = get_object_or_404(Actor.objects.select_related("party"), slug=slug)
     statements = (
-        actor.statements.select_related("meeting", "proposal", "party", "actor")
+        actor.statements.select_related(
+            "meeting", "proposal", "party", "actor", "holder", "source"
+        )
+        .defer("source__text")
         .prefetch_related("topics")
         .order_by("stated_on", "source_id", "start", "pk")
     )
@@ -261,6 +284,7 @@ def topic_detail(request, slug):
         "filterset": filterset,
         "active": filterset.active,
         "timeline": charts.stance_timeline(row),
+        "exchange": exchange(topic),
         "page": page.page(number),
     }
     template = "positions/topic_detail.html"

@@ -99,6 +99,8 @@ class StatementFactory(factory.django.DjangoModelFactory):
     quote = "We have no wish to withdraw from any treaty or agreement."
     stance = Stance.SUPPORTS
     kind = AttributionKind.DIRECT_QUOTE
+    meeting = None
+    meeting_relation = factory.LazyAttribute(lambda o: "said_at" if o.meeting else "")
 
     @factory.post_generation
     def topics(self, create, extracted, **kwargs):

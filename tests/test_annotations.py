@@ -194,11 +194,17 @@ def test_each_annotation_describes_the_speaker_and_tags_the_topics(exported):
     assert describing == {
         "type": "TextualBody",
         "purpose": "describing",
-        "value": "Sergei Ivanov (Russia): direct quote, stance supports",
+        "value": (
+            "Sergei Ivanov (Russia): direct quote, stance supports; August 2001, at Joint "
+            "news conference of Ivanov and Rumsfeld; the source is translated from Russian"
+        ),
         "format": "text/plain",
         "language": "en",
     }
-    assert tags == [{"type": "TextualBody", "purpose": "tagging", "value": "abm-treaty"}]
+    assert tags == [
+        {"type": "TextualBody", "purpose": "tagging", "value": "abm-treaty"},
+        {"type": "TextualBody", "purpose": "tagging", "value": "national-missile-defense"},
+    ]
     assert item["motivation"] == "describing"
 
 

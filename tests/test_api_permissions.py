@@ -65,7 +65,7 @@ def url_for(name):
     pattern = PATTERNS[name]
     kwargs = {}
     if "pk" in pattern.pattern.regex.groupindex:
-        kwargs["pk"] = FRESH[name.removesuffix("-detail")]().pk
+        kwargs["pk"] = FRESH[name.split("-")[0]]().pk
     if "rest" in pattern.pattern.regex.groupindex:
         kwargs["rest"] = "no-such-thing/"
     return reverse(f"api:{name}", kwargs=kwargs)

@@ -196,7 +196,7 @@ def test_an_api_patch_of_fields_and_topics_is_one_row(editor_client, editor):
     statement = make_statement(stance="supports", topics=[old])
     response = editor_client.patch(
         f"/api/v1/statements/{statement.pk}/",
-        {"stance": "conditional", "topics": [new.slug, old.slug]},
+        {"stance": "undecided", "topics": [new.slug, old.slug]},
         content_type=JSON,
         headers={"If-Match": '"1"'},
     )
@@ -208,7 +208,7 @@ def test_an_api_patch_of_fields_and_topics_is_one_row(editor_client, editor):
         editor,
         "api",
     )
-    assert (row.stance, row.version) == ("conditional", 2)
+    assert (row.stance, row.version) == ("undecided", 2)
     assert row.related_ids == topic_ids(old, new)
 
 

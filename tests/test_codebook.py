@@ -6,7 +6,19 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from positions.models import AttributionKind, ProposalStance, Stance, Statement
+from positions.comparison import Agreement, Position, compare
+from positions.models import (
+    AttributionKind,
+    Certainty,
+    MeetingRelation,
+    Party,
+    Proposal,
+    ProposalKind,
+    ProposalStance,
+    Stance,
+    Statement,
+    Topic,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -42,6 +54,9 @@ def seeded(db):
         ("Stance", Stance),
         ("Attribution kind", AttributionKind),
         ("Stance on a proposal", ProposalStance),
+        ("Certainty", Certainty),
+        ("Meeting links", MeetingRelation),
+        ("Proposal kind", ProposalKind),
     ],
 )
 def test_every_value_is_documented(heading, choices):
@@ -72,21 +87,56 @@ def test_each_proposal_stance_example_is_a_seed_statement_with_that_stance(seede
         assert statements.count() == 1, example(cells)
 
 
-def test_the_agreement_examples_are_what_the_seed_gives(seeded):
-    from positions.comparison import compare
-    from positions.models import Party, Topic
+def test_each_certainty_example_is_a_seed_statement_with_that_certainty(seeded):
+    for value, cells in table_rows("Certainty").items():
+        statement = Statement.objects.get(quote=example(cells))
+        assert statement.certainty == value, example(cells)
 
-    rows = {
-        row.topic.slug: row
+
+def test_each_meeting_link_example_is_a_seed_statement_with_that_link(seeded):
+    for value, cells in table_rows("Meeting links").items():
+        statement = Statement.objects.get(quote=example(cells))
+        assert statement.meeting_relation == value, example(cells)
+
+
+def test_each_proposal_kind_example_is_a_seed_proposal_of_that_kind(seeded):
+    for value, cells in table_rows("Proposal kind").items():
+        proposal = Proposal.objects.get(slug=example(cells))
+        assert proposal.kind == value, example(cells)
+
+
+def test_the_declaration_example_has_its_timing_and_condition(seeded):
+    cells = table_rows("Proposal kind")["declaration"]
+    proposal = Proposal.objects.get(slug=example(cells))
+    for words in re.findall(r"“([^”]+)”", cells[1]):
+        assert words in (proposal.timing, proposal.condition), words
+
+
+def expert_reading():
+    """The expert reading table: {topic: (Russia's position, the US's, label)}."""
+    section = CODEBOOK.split("## Expert reading of the seed\n", 1)[1]
+    rows = {}
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if len(cells) == 5 and cells[0].startswith("`"):
+            rows[cells[0].strip("`")] = tuple(cell.strip("`") for cell in cells[1:4])
+    return rows
+
+
+def test_the_expert_reading_covers_every_seed_topic(seeded):
+    assert set(expert_reading()) == set(Topic.objects.values_list("slug", flat=True))
+
+
+def test_the_rules_reproduce_the_expert_reading_of_every_topic(seeded):
+    computed = {
+        row.topic.slug: (*(cell.position for cell in row.cells), row.agreement)
         for row in compare(Statement.objects.all(), Topic.objects.all(), Party.objects.all())
     }
-    section = CODEBOOK.split("## Agreement\n", 1)[1]
-    assert "**Diverge**" in section and rows["abm-treaty"].agreement == "diverge"
-    assert [c.position for c in rows["abm-treaty"].cells] == ["supports", "opposes"]
-    assert rows["strategic-reductions"].agreement == "partly_agree"
-    assert [c.position for c in rows["strategic-reductions"].cells] == [
-        "supports",
-        "conditional",
-    ]
-    assert rows["heavy-bombers"].agreement == "one_side"
-    assert rows["terrorism-new-threats"].agreement == "no_data"
+    assert [party.code for party in Party.objects.all()] == ["RU", "US"]
+    assert computed == expert_reading()
+
+
+def test_every_label_and_position_in_the_reading_is_one_the_rules_know():
+    for russia, united_states, label in expert_reading().values():
+        assert {russia, united_states} <= set(Position.values)
+        assert label in Agreement.values

@@ -268,6 +268,7 @@ def build_api_family(family, editor):
         kind="direct_quote",
         stated_on=DATE,
         meeting=meeting,
+        meeting_relation="said_at",
         proposal=proposal,
         proposal_stance="puts_forward",
     )
@@ -384,7 +385,10 @@ def build_admin_family(family, client):
             "stance": "supports",
             "stated_on": DATE,
             "stated_on_precision": "day",
+            "stated_until_precision": "day",
+            "certainty": "firm",
             "meeting": meeting,
+            "meeting_relation": "said_at",
             "proposal": proposal,
             "proposal_stance": "puts_forward",
             "topic_links-0-topic": topic,

@@ -6,7 +6,13 @@ from playwright.sync_api import expect
 
 from positions.models import Party, Stance, Statement, Topic
 from tests.browser.helpers import assert_no_axe_violations, log_in
-from tests.factories import SOURCE_TEXT, ActorFactory, SourceFactory, StatementFactory
+from tests.factories import (
+    SOURCE_TEXT,
+    ActorFactory,
+    MeetingFactory,
+    SourceFactory,
+    StatementFactory,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -254,3 +260,48 @@ def test_a_statement_awaiting_review_is_shown_placed_and_deleted_from_the_review
     expect(page.locator(".messages")).to_contain_text(f"Statement {doomed.pk} deleted")
     assert not Statement.objects.filter(pk=doomed.pk).exists()
     expect(page.locator(".review-item")).to_have_count(0)
+
+
+def test_a_conditional_capture_records_its_condition_certainty_and_meeting_link(page, editing):
+    source, actor, topic = editing
+    meeting = MeetingFactory(title="Geneva round")
+    phrase = "We will never accept these limits on our forces."
+    condition = "interrupted – and resumed"
+    page.goto(source.get_absolute_url())
+    assert page.evaluate(SELECT_PHRASE, phrase)
+    page.get_by_role("button", name="Capture selected words").click()
+    panel = page.locator("#capture-panel")
+    panel.locator("#id_actor").select_option(str(actor.pk))
+    panel.get_by_label(topic.name).check()
+    panel.locator("#id_stance").select_option(Stance.CONDITIONAL)
+    panel.locator("#id_certainty").select_option("hedged")
+    panel.locator("#id_kind").select_option("direct_quote")
+    panel.locator("#id_meeting").select_option(str(meeting.pk))
+    panel.locator("#id_meeting_relation").select_option("about")
+    panel.locator("#id_condition_quote").fill(condition)
+    panel.get_by_role("button", name="Save statement").click()
+    expect(panel).to_contain_text("Captured")
+    statement = Statement.objects.get(source=source)
+    assert (statement.stance, statement.certainty, statement.meeting_relation) == (
+        "conditional",
+        "hedged",
+        "about",
+    )
+    assert source.text[statement.condition_start : statement.condition_end] == condition
+    page.goto(statement.get_absolute_url())
+    expect(page.get_by_text(f"“{condition}”")).to_be_visible()
+    expect(page.locator(".facts")).to_contain_text("About Geneva round")
+    assert_no_axe_violations(page)
+
+
+def test_the_seed_topic_page_says_why_and_threads_the_exchange(page, seed):
+    abm = Topic.objects.get(slug="abm-treaty")
+    page.goto(abm.get_absolute_url())
+    expect(page.locator(".agreement-reason")).to_contain_text(
+        "Russia supports (2 statements, latest August 2001)"
+    )
+    exchange = page.locator(".exchange")
+    expect(exchange).to_contain_text("United States declared:")
+    expect(exchange).to_contain_text("timing: “within months”")
+    expect(exchange).to_contain_text("Russia answered: rejects")
+    assert_no_axe_violations(page)

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 
-from positions.models import UNDATED, Source, Statement, StatementTopic
+from positions.models import LEAD_RANK, UNDATED, Source, Statement, StatementTopic
 
 
 def differs(name):
@@ -22,7 +22,15 @@ def stale_topic_links():
             differs("party")
             | differs("stated_on")
             | differs("start")
-            | ~Q(stance=F("statement__stance"))
+            | differs("stated_on_precision")
+            | differs("stated_until")
+            | differs("stated_until_precision")
+            | differs("joint")
+            | ~Q(date_inferred=F("statement__date_inferred"))
+            | ~Q(kind=F("statement__kind"))
+            | ~Q(lead_rank=LEAD_RANK)
+            | (Q(stance_override="") & ~Q(stance=F("statement__stance")))
+            | (~Q(stance_override="") & ~Q(stance=F("stance_override")))
             | ~Q(source=F("statement__source"))
             | ~Q(sort_date=Coalesce(F("statement__stated_on"), Value(UNDATED)))
         )
