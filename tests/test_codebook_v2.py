@@ -540,3 +540,80 @@ def test_the_admin_refuses_a_conditional_stance_without_its_condition(
     assert response.status_code == 200
     assert "condition_quote" in response.context["adminform"].form.errors
     assert not Statement.objects.exists()
+
+
+def test_the_api_writes_declarations_inferred_meeting_dates_and_translations(
+    editor_client, article, russia
+):
+    rumsfeld = ActorFactory(party=russia)
+    response = editor_client.post(
+        "/api/v1/proposals/",
+        json.dumps(
+            {
+                "slug": "withdraw",
+                "title": "Withdraw",
+                "kind": "declaration",
+                "party": "RU",
+                "actor": rumsfeld.pk,
+                "status": "declared",
+                "timing": "once the tests pass",
+                "source": article.pk,
+            }
+        ),
+        content_type=JSON,
+    )
+    assert response.status_code == 400
+    assert set(response.json()) == {"timing"}  # not the source's words
+    body = {
+        "slug": "withdraw",
+        "title": "Withdraw",
+        "kind": "declaration",
+        "party": "RU",
+        "actor": rumsfeld.pk,
+        "status": "declared",
+        "timing": "once the tests are positive",
+        "source": article.pk,
+    }
+    response = editor_client.post("/api/v1/proposals/", json.dumps(body), content_type=JSON)
+    proposal = response.json()
+    assert (proposal["kind"], proposal["status"], proposal["timing"]) == (
+        "declaration",
+        "declared",
+        "once the tests are positive",
+    )
+    response = editor_client.patch(
+        f"/api/v1/proposals/{proposal['id']}/",
+        json.dumps({"status": "proposed"}),
+        content_type=JSON,
+        headers={"If-Match": f'"{proposal["version"]}"'},
+    )
+    assert response.status_code == 400
+    assert "declared or withdrawn" in response.json()["status"][0]
+
+    meeting = MeetingFactory()
+    response = editor_client.patch(
+        f"/api/v1/meetings/{meeting.pk}/",
+        json.dumps({"starts_on": "2001-08-13", "date_inferred": True}),
+        content_type=JSON,
+        headers={"If-Match": f'"{meeting.version}"'},
+    )
+    assert response.status_code == 400
+    assert "date_basis" in response.json()
+    response = editor_client.patch(
+        f"/api/v1/meetings/{meeting.pk}/",
+        json.dumps({"starts_on": "2001-08-13", "date_inferred": True, "date_basis": "the visit"}),
+        content_type=JSON,
+        headers={"If-Match": f'"{meeting.version}"'},
+    )
+    assert response.status_code == 200
+    meeting.refresh_from_db()
+    assert meeting.dates_display == "13 August 2001 (inferred from the visit)"
+
+    response = editor_client.patch(
+        f"/api/v1/sources/{article.pk}/",
+        json.dumps({"translated_from": "ru"}),
+        content_type=JSON,
+        headers={"If-Match": f'"{article.version}"'},
+    )
+    assert response.status_code == 200
+    assert response.json()["translated_from"] == "ru"
